@@ -1,0 +1,48 @@
+#pragma once
+// Collision operators (Boltzmann right-hand sides), each applied exactly over a step τ.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "phasespace/liouville.hpp"
+
+namespace phasespace {
+
+// BGK relaxation C f = -(f - f_eq)/τ_relax: f ← f_eq + (f - f_eq) e^{-τ/τ_relax}.
+// f_eq is given as an expression of x and p, or (when empty) the local Maxwellian with the
+// density, mean momentum and temperature of f at each x, matched so that those are conserved
+// to round-off on the discrete grid.
+std::shared_ptr<const CollisionOperator> make_relaxation(double relaxation_time, double mass,
+                                                         std::optional<std::string> equilibrium);
+
+// Impurity potential shape for golden-rule rates.
+struct ImpurityShape {
+  enum class Kind { delta, gaussian, expression } kind = Kind::delta;
+  double strength = 1.0;  // g: for delta V = g δ(x); for gaussian V = g e^{-x²/2a²}/(√(2π) a)
+  double width = 0.0;     // a (gaussian)
+  std::string expression;  // V(x) (expression)
+};
+// Ṽ(q) = ∫ V(x) e^{-iqx/ħ} dx (real for even V; computed by quadrature for expressions).
+double impurity_fourier(const ImpurityShape& shape, double q, double hbar);
+// Golden-rule back-scattering rate W(p) = n_i m |Ṽ(2p)|² / (ħ² |p|).
+double backscattering_rate(const ImpurityShape& shape, double density, double mass, double hbar,
+                           double p);
+
+// Elastic back-scattering p → -p at rate W(p): even part kept, odd part × e^{-2W(p)τ}.
+// Needs a momentum-symmetric grid.
+std::shared_ptr<const CollisionOperator> make_backscattering(const ImpurityShape& shape,
+                                                             double density, double mass,
+                                                             double hbar);
+
+// General rate matrix between momentum cells: df_k/dt = Σ_l (Q_lk f_l) - f_k Σ_l Q_kl, given as
+// the generator G (P×P, G[k][l] = rate from l to k for k≠l, columns summing to zero); applied
+// exactly as f ← exp(Gτ) f (matrix exponential cached per τ).
+std::shared_ptr<const CollisionOperator> make_rate_matrix(std::vector<std::vector<double>> generator);
+// Golden-rule generator with δ(E_k - E_l) broadened over one momentum cell.
+std::vector<std::vector<double>> golden_rule_generator(const PhaseSpaceGrid& grid,
+                                                       const ImpurityShape& shape, double density,
+                                                       double mass);
+
+}  // namespace phasespace
