@@ -1,0 +1,35 @@
+#pragma once
+// Windowed projection on the device, the twin of phasespace::Projector:
+// gather + window (gather_window_kernel) → batched cuFFT of fft_length over (members × centres)
+// rows, chunked to a memory budget → Σ_k w_k |A_k|²/(2πħ) into the device density.
+#include <cstddef>
+#include <memory>
+
+#include "phasespace/cuda/device_data.hpp"
+#include "phasespace/grid.hpp"
+#include "phasespace/projection.hpp"
+
+namespace phasespace::cuda {
+
+template <class Real>
+class Projector {
+ public:
+  // memory_budget bounds the row buffer of one chunk (cuFFT's work area comes on top).
+  Projector(const Grid& grid, const Window& window, const PhaseSpaceGrid& phase_space,
+            std::size_t memory_budget = std::size_t{256} << 20);
+  ~Projector();
+  Projector(const Projector&) = delete;
+  Projector& operator=(const Projector&) = delete;
+
+  // density[c·momenta + j] = Σ_k w_k |A_k(x0_c, p_j)|²/(2πħ); density has phase_space.cells().
+  void project(const DeviceEnsemble<Real>& ensemble, DeviceDensity<Real>& density);
+  // Device bytes this projector holds (row buffer, window table, weights, cuFFT work areas).
+  std::size_t memory_bytes() const;
+  const PhaseSpaceGrid& phase_space() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace phasespace::cuda

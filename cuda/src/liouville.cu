@@ -1,0 +1,302 @@
+// Semi-Lagrangian Liouville sweeps on the device; mirrors host/src/liouville.cpp: X sweeps play
+// the "kick" of splitting_coefficients() and P sweeps the "drift"; a P sweep at fraction i sees
+// U'(x, t + (a_0 + ... + a_i)·dt); the last X of a step and the first X of the next are fused
+// (the device solver is collision-free). Every line shift is constant along its line, so its
+// stencil (first sample, Lagrange weights) is computed once per line on the host, in double,
+// with the same kernels:: helpers as the CPU reference.
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "device_data.cuh"
+#include "phasespace/cuda/liouville.hpp"
+#include "phasespace/kernels/interpolation.hpp"
+#include "phasespace/kernels/lagrange.hpp"
+
+namespace phasespace::cuda {
+
+using detail::DeviceBuffer;
+
+namespace {
+
+// The stencils of one sweep: for line l, out[i] = Σ_m weights[m·lines + l]·in[i + first[l] + m]
+// (indices along the line; wrapped into [0, length) for periodic lines).
+template <class Real>
+struct DeviceStencil {
+  DeviceBuffer<long long> first;
+  DeviceBuffer<Real> weights;  // [m][line], so a warp over lines reads consecutive weights
+};
+
+// X sweep: every momentum column j is shifted along x (periodic) by its own stencil.
+// Rows (centres) along y, columns along x: a warp reads neighbouring columns of the same or
+// neighbouring rows.
+template <class Real, int Points>
+__global__ void shift_columns_lagrange_kernel(const Real* in, Real* out, const long long* first,
+                                              const Real* weights, std::size_t centres,
+                                              std::size_t momenta) {
+  for (std::size_t c = blockIdx.y; c < centres; c += gridDim.y) {
+    for (std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+         j < momenta; j += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+      // first[j] is in [0, centres) and Points <= centres: two conditional wraps suffice.
+      std::size_t row = c + static_cast<std::size_t>(first[j]);
+      if (row >= centres) row -= centres;
+      Real sum = 0;
+#pragma unroll
+      for (int m = 0; m < Points; ++m) {
+        std::size_t source = row + static_cast<std::size_t>(m);
+        if (source >= centres) source -= centres;
+        sum += weights[static_cast<std::size_t>(m) * momenta + j] * in[source * momenta + j];
+      }
+      out[c * momenta + j] = sum;
+    }
+  }
+}
+
+// P sweep: every centre row c is shifted along p by its own stencil; periodic (first[c] in
+// [0, momenta)) or zero beyond the row (first[c] unwrapped). Reads are contiguous along the row.
+template <class Real, int Points>
+__global__ void shift_rows_lagrange_kernel(const Real* in, Real* out, const long long* first,
+                                           const Real* weights, std::size_t centres,
+                                           std::size_t momenta, bool zero_outside) {
+  for (std::size_t c = blockIdx.y; c < centres; c += gridDim.y) {
+    const Real* row = in + c * momenta;
+    Real w[Points];
+#pragma unroll
+    for (int m = 0; m < Points; ++m) w[m] = weights[static_cast<std::size_t>(m) * centres + c];
+    const long long start = first[c];
+    for (std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+         j < momenta; j += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+      Real sum = 0;
+      if (zero_outside) {
+        const long long base = static_cast<long long>(j) + start;
+#pragma unroll
+        for (int m = 0; m < Points; ++m) {
+          const long long source = base + m;
+          if (source >= 0 && source < static_cast<long long>(momenta)) sum += w[m] * row[source];
+        }
+      } else {
+        std::size_t base = j + static_cast<std::size_t>(start);
+        if (base >= momenta) base -= momenta;
+#pragma unroll
+        for (int m = 0; m < Points; ++m) {
+          std::size_t source = base + static_cast<std::size_t>(m);
+          if (source >= momenta) source -= momenta;
+          sum += w[m] * row[source];
+        }
+      }
+      out[c * momenta + j] = sum;
+    }
+  }
+}
+
+dim3 row_grid(std::size_t rows, std::size_t columns) {
+  const std::size_t x = (columns + detail::threads_per_block - 1) / detail::threads_per_block;
+  const std::size_t y = std::min<std::size_t>(rows, 65535);
+  return dim3(static_cast<unsigned int>(std::min<std::size_t>(x, 65535)),
+              static_cast<unsigned int>(y == 0 ? 1 : y));
+}
+
+long long positive_modulo(long long value, long long period) {
+  const long long r = value % period;
+  return r < 0 ? r + period : r;
+}
+
+}  // namespace
+
+template <class Real>
+struct LiouvilleSolver<Real>::Impl {
+  PhaseSpaceGrid grid;
+  Potential potential;
+  LiouvilleOptions options;
+  int points = 0;
+  SplittingCoefficients coefficients;
+  std::vector<double> force;  // U'(x0_c), cached when U does not depend on t
+  std::map<double, DeviceStencil<Real>> x_stencils;  // by τ
+  std::map<double, DeviceStencil<Real>> p_stencils;  // by τ (time-independent U only)
+  DeviceStencil<Real> p_stencil_now;                 // time-dependent U
+  DeviceBuffer<Real> scratch;                        // the other half of the ping-pong
+  double mass_lost = 0.0;
+  std::size_t sweeps = 0;
+
+  // Stencils of lines whose shifts (in cells) are `shifts`; wrapped when periodic.
+  void make_stencil(const std::vector<double>& shifts, std::size_t length, bool periodic,
+                    DeviceStencil<Real>& stencil) const {
+    const std::size_t lines = shifts.size();
+    std::vector<long long> first(lines);
+    std::vector<Real> weights(lines * static_cast<std::size_t>(points));
+    double w[kernels::max_lagrange_points];
+    for (std::size_t l = 0; l < lines; ++l) {
+      const auto split = kernels::split_shift(shifts[l]);
+      kernels::lagrange_weights(points, split.fraction, w);
+      const long long start = static_cast<long long>(split.offset) + kernels::stencil_first(points);
+      first[l] = periodic ? positive_modulo(start, static_cast<long long>(length)) : start;
+      for (int m = 0; m < points; ++m) weights[static_cast<std::size_t>(m) * lines + l] = static_cast<Real>(w[m]);
+    }
+    if (stencil.first.size() != lines) stencil.first = DeviceBuffer<long long>(lines);
+    if (stencil.weights.size() != weights.size()) stencil.weights = DeviceBuffer<Real>(weights.size());
+    stencil.first.upload(first.data(), lines);
+    stencil.weights.upload(weights.data(), weights.size());
+  }
+
+  const DeviceStencil<Real>& x_stencil(double tau) {
+    auto found = x_stencils.find(tau);
+    if (found != x_stencils.end()) return found->second;
+    std::vector<double> shifts(grid.momenta);
+    const double cells_per_momentum = tau / (options.mass * grid.dx0);
+    for (std::size_t j = 0; j < grid.momenta; ++j) shifts[j] = grid.p(j) * cells_per_momentum;
+    DeviceStencil<Real>& stencil = x_stencils[tau];
+    make_stencil(shifts, grid.centres, true, stencil);
+    return stencil;
+  }
+
+  const DeviceStencil<Real>& p_stencil(double tau, double t) {
+    const bool cacheable = !potential.time_dependent();
+    if (cacheable) {
+      auto found = p_stencils.find(tau);
+      if (found != p_stencils.end()) return found->second;
+    }
+    std::vector<double> shifts(grid.centres);
+    const double cells_per_force = -tau / grid.dp;  // f(x, p) ← f(x, p + U'τ)
+    for (std::size_t c = 0; c < grid.centres; ++c) {
+      const double force_c = cacheable ? force[c] : potential.derivative(grid.x0(c), t);
+      shifts[c] = force_c * cells_per_force;
+    }
+    DeviceStencil<Real>& stencil = cacheable ? p_stencils[tau] : p_stencil_now;
+    make_stencil(shifts, grid.momenta,
+                 options.momentum_boundary == MomentumBoundary::periodic, stencil);
+    return stencil;
+  }
+
+  template <int Points>
+  void launch_x(const Real* in, Real* out, const DeviceStencil<Real>& stencil) {
+    shift_columns_lagrange_kernel<Real, Points>
+        <<<row_grid(grid.centres, grid.momenta), detail::threads_per_block>>>(
+            in, out, stencil.first.data(), stencil.weights.data(), grid.centres, grid.momenta);
+    PHASESPACE_CUDA_CHECK_LAUNCH("shift_columns_lagrange_kernel");
+  }
+  template <int Points>
+  void launch_p(const Real* in, Real* out, const DeviceStencil<Real>& stencil) {
+    shift_rows_lagrange_kernel<Real, Points>
+        <<<row_grid(grid.centres, grid.momenta), detail::threads_per_block>>>(
+            in, out, stencil.first.data(), stencil.weights.data(), grid.centres, grid.momenta,
+            options.momentum_boundary == MomentumBoundary::zero);
+    PHASESPACE_CUDA_CHECK_LAUNCH("shift_rows_lagrange_kernel");
+  }
+
+  // Each sweep reads f and writes the scratch buffer, then the two swap places.
+  void sweep_x(DeviceDensity<Real>& f, double tau) {
+    if (tau == 0.0) return;
+    const DeviceStencil<Real>& stencil = x_stencil(tau);
+    DeviceBuffer<Real>& values = f.impl().values;
+    switch (points) {
+      case 4: launch_x<4>(values.data(), scratch.data(), stencil); break;
+      case 6: launch_x<6>(values.data(), scratch.data(), stencil); break;
+      case 8: launch_x<8>(values.data(), scratch.data(), stencil); break;
+      default: launch_x<10>(values.data(), scratch.data(), stencil); break;
+    }
+    values.swap(scratch);
+    ++sweeps;
+  }
+
+  void sweep_p(DeviceDensity<Real>& f, double tau, double t) {
+    if (tau == 0.0) return;
+    const DeviceStencil<Real>& stencil = p_stencil(tau, t);
+    DeviceBuffer<Real>& values = f.impl().values;
+    switch (points) {
+      case 4: launch_p<4>(values.data(), scratch.data(), stencil); break;
+      case 6: launch_p<6>(values.data(), scratch.data(), stencil); break;
+      case 8: launch_p<8>(values.data(), scratch.data(), stencil); break;
+      default: launch_p<10>(values.data(), scratch.data(), stencil); break;
+    }
+    values.swap(scratch);
+    ++sweeps;
+  }
+};
+
+template <class Real>
+LiouvilleSolver<Real>::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& potential,
+                                       const LiouvilleOptions& options)
+    : impl_(std::make_unique<Impl>(Impl{grid, potential, options, options.interpolation.order + 1,
+                                        splitting_coefficients(options.scheme), {}, {}, {}, {},
+                                        {}, 0.0, 0})) {
+  require(options.interpolation.kind == InterpolationKind::lagrange, "classical.interpolation",
+          to_string(options.interpolation),
+          "lagrange3, lagrange5, lagrange7 or lagrange9 on the cuda backend");
+  const int order = options.interpolation.order;
+  require(order >= 3 && order <= 9 && order % 2 == 1, "classical.interpolation",
+          to_string(options.interpolation), "lagrange3, lagrange5, lagrange7 or lagrange9");
+  const std::size_t points = static_cast<std::size_t>(order + 1);
+  require(grid.centres >= points && grid.momenta >= points, "phase_space grid",
+          std::to_string(grid.centres) + " x " + std::to_string(grid.momenta),
+          "at least " + std::to_string(points) + " centres and momenta (the stencil) on the cuda backend");
+  require(grid.dx0 > 0.0 && grid.dp > 0.0, "phase_space grid spacing",
+          "dx0 = " + format_number(grid.dx0) + ", dp = " + format_number(grid.dp), "both > 0");
+  require(options.mass > 0.0 && std::isfinite(options.mass), "system.mass",
+          format_number(options.mass), "a finite number > 0");
+  require(options.dt > 0.0 && std::isfinite(options.dt), "time.dt", format_number(options.dt),
+          "a finite number > 0");
+  if (!potential.time_dependent()) {
+    impl_->force.resize(grid.centres);
+    for (std::size_t c = 0; c < grid.centres; ++c) impl_->force[c] = potential.derivative(grid.x0(c));
+  }
+}
+
+template <class Real>
+LiouvilleSolver<Real>::~LiouvilleSolver() = default;
+
+template <class Real>
+void LiouvilleSolver<Real>::advance(DeviceDensity<Real>& f, double t_start, std::size_t steps) {
+  Impl& s = *impl_;
+  require(f.cells() == s.grid.cells(), "f", std::to_string(f.cells()) + " values",
+          std::to_string(s.grid.cells()) + " (centres x momenta)");
+  if (steps == 0) return;
+  if (s.scratch.size() != f.cells()) s.scratch = DeviceBuffer<Real>(f.cells());
+  const bool zero_boundary = s.options.momentum_boundary == MomentumBoundary::zero;
+  const double mass_before = zero_boundary ? mass(f) : 0.0;
+  const auto& x_fractions = s.coefficients.kicks;
+  const auto& p_fractions = s.coefficients.drifts;
+  const double dt = s.options.dt;
+  double pending_x = 0.0;  // X fraction not yet applied (fused with the next one)
+  for (std::size_t step = 0; step < steps; ++step) {
+    const double t = t_start + static_cast<double>(step) * dt;
+    double elapsed = 0.0;
+    for (std::size_t i = 0; i < p_fractions.size(); ++i) {
+      pending_x += x_fractions[i];
+      elapsed += x_fractions[i];
+      s.sweep_x(f, pending_x * dt);
+      pending_x = 0.0;
+      s.sweep_p(f, p_fractions[i] * dt, t + elapsed * dt);
+    }
+    pending_x += x_fractions.back();
+  }
+  s.sweep_x(f, pending_x * dt);
+  // X sweeps and periodic P sweeps conserve the sum to round-off: all loss is at the p edges.
+  if (zero_boundary) s.mass_lost += mass_before - mass(f);
+}
+
+template <class Real>
+double LiouvilleSolver<Real>::mass(const DeviceDensity<Real>& f) const {
+  return detail::device_sum<Real>(f.impl().values.data(), f.cells()) * impl_->grid.dx0 *
+         impl_->grid.dp;
+}
+
+template <class Real>
+double LiouvilleSolver<Real>::mass_lost() const {
+  return impl_->mass_lost;
+}
+
+template <class Real>
+std::size_t LiouvilleSolver<Real>::sweeps() const {
+  return impl_->sweeps;
+}
+
+template <class Real>
+const PhaseSpaceGrid& LiouvilleSolver<Real>::grid() const {
+  return impl_->grid;
+}
+
+template class LiouvilleSolver<double>;
+template class LiouvilleSolver<float>;
+
+}  // namespace phasespace::cuda

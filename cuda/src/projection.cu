@@ -1,0 +1,224 @@
+// Windowed projection on the device; the same rows, slots and scale as host/src/projection.cpp:
+// row (member k, centre c) holds w(m dx)·ψ_k(x0_c + m dx) at slot m mod M (m = -half..half, the
+// rest zero); a forward FFT gives A/dx at slot (k_first + j) mod M for momentum j.
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <string>
+#include <vector>
+
+#include "device_data.cuh"
+#include "phasespace/cuda/projection.hpp"
+#include "phasespace/kernels/window.hpp"
+
+namespace phasespace::cuda {
+
+using detail::Complex;
+using detail::DeviceBuffer;
+
+namespace {
+
+// table[slot] = w(m dx) for slot = m mod M, |m| <= half; 0 elsewhere. Made once per projector.
+template <class Real>
+__global__ void window_table_kernel(Real* table, std::size_t length, std::size_t half, int shape,
+                                    double width, double dx) {
+  for (std::size_t slot = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+       slot < length; slot += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+    double value = 0.0;
+    if (slot <= half) {
+      value = kernels::window_sample(shape, width, static_cast<double>(slot) * dx, dx);
+    } else if (slot >= length - half) {
+      const double m = static_cast<double>(slot) - static_cast<double>(length);
+      value = kernels::window_sample(shape, width, m * dx, dx);
+    }
+    table[slot] = static_cast<Real>(value);
+  }
+}
+
+// rows[(k_local·centre_count + c_local)·M + slot] = table[slot]·ψ_k(point), point = c·stride + m
+// (periodic), for members member_first.. and centres centre_first.. of this chunk. Consecutive
+// threads take consecutive slots, hence consecutive points of ψ: coalesced.
+template <class Real>
+__global__ void gather_window_kernel(const Complex<Real>* psi, Complex<Real>* rows,
+                                     const Real* table, std::size_t size, std::size_t length,
+                                     std::size_t half, std::size_t centre_stride,
+                                     std::size_t centre_first, std::size_t centre_count,
+                                     std::size_t member_first, std::size_t member_count) {
+  // Rows along y, slots along x: the row's centre and member need one division per row, not
+  // per element.
+  const std::size_t row_count = member_count * centre_count;
+  for (std::size_t row = blockIdx.y; row < row_count; row += gridDim.y) {
+    const std::size_t centre = centre_first + row % centre_count;
+    const std::size_t member = member_first + row / centre_count;
+    const Complex<Real>* member_psi = psi + member * size;
+    Complex<Real>* out = rows + row * length;
+    for (std::size_t slot = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+         slot < length; slot += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+      Complex<Real> value;
+      value.x = 0;
+      value.y = 0;
+      // slot <= half: m = slot; slot >= M - half: m = slot - M; between: outside the support.
+      const bool positive = slot <= half;
+      const bool negative = !positive && slot >= length - half;
+      if (positive || negative) {
+        // point = (c·stride + m) mod N, kept non-negative.
+        std::size_t point =
+            centre * centre_stride + (positive ? slot : size - (length - slot) % size);
+        if (point >= size) point %= size;
+        const Complex<Real> sample = member_psi[point];
+        const Real w = table[slot];
+        value.x = w * sample.x;
+        value.y = w * sample.y;
+      }
+      out[slot] = value;
+    }
+  }
+}
+
+// density[(centre_first + c)·momenta + j] (+)= Σ_k scale_k·|rows[(k·centre_count + c)·M + slot_j]|²
+// over the chunk's members, slot_j = (first_slot + j) mod M. One thread per density cell, so no
+// two threads add to the same cell; the first member chunk overwrites (no separate zeroing).
+template <class Real>
+__global__ void accumulate_density_kernel(const Complex<Real>* rows, Real* density,
+                                          const double* member_scale, std::size_t length,
+                                          std::size_t momenta, std::size_t first_slot,
+                                          std::size_t centre_first, std::size_t centre_count,
+                                          std::size_t member_first, std::size_t member_count,
+                                          bool overwrite) {
+  for (std::size_t c = blockIdx.y; c < centre_count; c += gridDim.y) {
+    Real* out = density + (centre_first + c) * momenta;
+    for (std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+         j < momenta; j += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+      std::size_t slot = first_slot + j;
+      if (slot >= length) slot -= length;
+      Real sum = 0;
+      for (std::size_t k = 0; k < member_count; ++k) {
+        const Complex<Real> a = rows[(k * centre_count + c) * length + slot];
+        sum += static_cast<Real>(member_scale[member_first + k]) * (a.x * a.x + a.y * a.y);
+      }
+      out[j] = overwrite ? sum : out[j] + sum;
+    }
+  }
+}
+
+// Launch shape for (rows × columns) kernels: columns along x, rows along y (grid-stride both).
+dim3 row_grid(std::size_t rows, std::size_t columns) {
+  const std::size_t x = (columns + detail::threads_per_block - 1) / detail::threads_per_block;
+  const std::size_t y = std::min<std::size_t>(rows, 65535);
+  return dim3(static_cast<unsigned int>(std::min<std::size_t>(x, 65535)),
+              static_cast<unsigned int>(y == 0 ? 1 : y));
+}
+
+}  // namespace
+
+template <class Real>
+struct Projector<Real>::Impl {
+  Grid grid;
+  Window window;
+  PhaseSpaceGrid phase_space;
+  std::size_t memory_budget;
+  std::size_t half = 0;
+  DeviceBuffer<Real> table;               // window samples by FFT slot
+  DeviceBuffer<Complex<Real>> rows;       // one chunk of rows
+  DeviceBuffer<double> member_scale;      // w_k·dx²/(2πħ) per member
+  detail::FftPlanCache<Real> plans;
+};
+
+template <class Real>
+Projector<Real>::Projector(const Grid& grid, const Window& window,
+                           const PhaseSpaceGrid& phase_space, std::size_t memory_budget)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& s = *impl_;
+  s.grid = grid;
+  s.window = window;
+  s.phase_space = phase_space;
+  s.memory_budget = memory_budget;
+  const std::size_t length = phase_space.fft_length;
+  s.half = window.support_half_points(grid.dx());
+  require(phase_space.centre_stride >= 1 &&
+              phase_space.centres * phase_space.centre_stride == grid.size,
+          "phase_space.centres", std::to_string(phase_space.centres),
+          "centres·centre_stride must equal the grid size " + std::to_string(grid.size));
+  require(length >= 2 * s.half + 1, "phase_space.fft_length", std::to_string(length),
+          "must be >= the window support " + std::to_string(2 * s.half + 1) + " points");
+  require(phase_space.momenta >= 1 && phase_space.momenta <= length, "phase_space.momenta",
+          std::to_string(phase_space.momenta),
+          "must be between 1 and fft_length " + std::to_string(length));
+  require(length * sizeof(Complex<Real>) <= memory_budget, "projection memory budget",
+          std::to_string(memory_budget) + " bytes",
+          "must hold one FFT row of " + std::to_string(length * sizeof(Complex<Real>)) + " bytes");
+  s.table = DeviceBuffer<Real>(length);
+  window_table_kernel<Real><<<detail::blocks_for(length), detail::threads_per_block>>>(
+      s.table.data(), length, s.half, static_cast<int>(window.shape), window.width, grid.dx());
+  PHASESPACE_CUDA_CHECK_LAUNCH("window_table_kernel");
+}
+
+template <class Real>
+Projector<Real>::~Projector() = default;
+
+template <class Real>
+std::size_t Projector<Real>::memory_bytes() const {
+  return impl_->table.bytes() + impl_->rows.bytes() + impl_->member_scale.bytes() +
+         impl_->plans.work_bytes();
+}
+
+template <class Real>
+const PhaseSpaceGrid& Projector<Real>::phase_space() const {
+  return impl_->phase_space;
+}
+
+template <class Real>
+void Projector<Real>::project(const DeviceEnsemble<Real>& ensemble, DeviceDensity<Real>& density) {
+  Impl& s = *impl_;
+  const PhaseSpaceGrid& ps = s.phase_space;
+  require(ensemble.grid().size == s.grid.size && ensemble.grid().length == s.grid.length,
+          "ensemble grid", std::to_string(ensemble.grid().size) + " points",
+          "must be the projector's grid of " + std::to_string(s.grid.size) + " points");
+  require(density.cells() == ps.cells(), "density size", std::to_string(density.cells()),
+          "must be centres·momenta = " + std::to_string(ps.cells()));
+  const std::size_t members = ensemble.members();
+  const std::size_t length = ps.fft_length;
+
+  // Chunk = centre_block centres × member_block members, within the budget: all centres of as
+  // many members as fit, or (a huge row count) fewer centres of one member.
+  const std::size_t budget_rows = std::max<std::size_t>(1, s.memory_budget / (length * sizeof(Complex<Real>)));
+  const std::size_t centre_block = std::min(ps.centres, budget_rows);
+  const std::size_t member_block = std::max<std::size_t>(1, std::min(members, budget_rows / centre_block));
+  const std::size_t chunk_rows = centre_block * member_block;
+  if (s.rows.size() < chunk_rows * length) s.rows = DeviceBuffer<Complex<Real>>(chunk_rows * length);
+
+  // |A|² = dx²|FFT|²; ρ = Σ_k w_k |A_k|²/(2πħ).
+  const double dx = s.grid.dx();
+  const double scale = dx * dx / (2.0 * std::numbers::pi * ps.hbar);
+  std::vector<double> member_scale(members);
+  for (std::size_t k = 0; k < members; ++k) member_scale[k] = ensemble.weights()[k] * scale;
+  if (s.member_scale.size() != members) s.member_scale = DeviceBuffer<double>(members);
+  s.member_scale.upload(member_scale.data(), members);
+
+  const long period = static_cast<long>(length);
+  const std::size_t first_slot = static_cast<std::size_t>(((ps.k_first % period) + period) % period);
+  const Complex<Real>* psi = ensemble.impl().psi.data();
+  Real* out = density.impl().values.data();
+  for (std::size_t member_first = 0; member_first < members; member_first += member_block) {
+    const std::size_t member_count = std::min(member_block, members - member_first);
+    for (std::size_t centre_first = 0; centre_first < ps.centres; centre_first += centre_block) {
+      const std::size_t centre_count = std::min(centre_block, ps.centres - centre_first);
+      const std::size_t rows = member_count * centre_count;
+      gather_window_kernel<Real><<<row_grid(rows, length), detail::threads_per_block>>>(
+          psi, s.rows.data(), s.table.data(), s.grid.size, length, s.half, ps.centre_stride,
+          centre_first, centre_count, member_first, member_count);
+      PHASESPACE_CUDA_CHECK_LAUNCH("gather_window_kernel");
+      s.plans.get(length, rows).forward(s.rows.data());
+      accumulate_density_kernel<Real>
+          <<<row_grid(centre_count, ps.momenta), detail::threads_per_block>>>(
+              s.rows.data(), out, s.member_scale.data(), length, ps.momenta, first_slot,
+              centre_first, centre_count, member_first, member_count, member_first == 0);
+      PHASESPACE_CUDA_CHECK_LAUNCH("accumulate_density_kernel");
+    }
+  }
+}
+
+template class Projector<double>;
+template class Projector<float>;
+
+}  // namespace phasespace::cuda

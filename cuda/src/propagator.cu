@@ -1,0 +1,227 @@
+// Split-step propagation of an ensemble on the device; mirrors host/src/propagator.cpp step by
+// step (same coefficients, same fused kicks at the same times, same absorbing profile).
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "device_data.cuh"
+#include "phasespace/cuda/propagator.hpp"
+#include "phasespace/kernels/phase.hpp"
+
+namespace phasespace::cuda {
+
+using detail::Complex;
+using detail::DeviceBuffer;
+
+namespace {
+
+// sin and cos of an angle already reduced to [-π, π) in double; in float the rounding to float
+// happens after the reduction, so a phase of hundreds of radians keeps its fractional part.
+__device__ inline void sincos_real(double angle, double* s, double* c) { sincos(angle, s, c); }
+__device__ inline void sincos_real(double angle, float* s, float* c) {
+  sincosf(static_cast<float>(angle), s, c);
+}
+
+template <class Real>
+__device__ inline Complex<Real> multiply(Complex<Real> a, Complex<Real> b) {
+  Complex<Real> product;
+  product.x = a.x * b.x - a.y * b.y;
+  product.y = a.x * b.y + a.y * b.x;
+  return product;
+}
+
+// ψ̂_k(slot) ← ψ̂_k(slot)·e^{-ip²τ/2mħ}/N for every member k. One thread per FFT slot computes
+// the phase once (double reduction, Real sin/cos) and applies it to all members.
+template <class Real>
+__global__ void kinetic_phase_kernel(Complex<Real>* psi, std::size_t size, std::size_t members,
+                                     double length, double hbar, double mass, double tau) {
+  const Real normalisation = static_cast<Real>(1.0 / static_cast<double>(size));
+  for (std::size_t slot = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+       slot < size; slot += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+    // Grid::signed_index: 0, 1, ..., N/2-1, -N/2, ..., -1.
+    const long k = slot < size / 2 ? static_cast<long>(slot)
+                                   : static_cast<long>(slot) - static_cast<long>(size);
+    const double angle = kernels::kinetic_angle(k, length, hbar, mass, tau);
+    Real s, c;
+    sincos_real(angle, &s, &c);
+    Complex<Real> factor;
+    factor.x = normalisation * c;
+    factor.y = normalisation * s;
+    for (std::size_t member = 0; member < members; ++member) {
+      Complex<Real>& value = psi[member * size + slot];
+      value = multiply<Real>(value, factor);
+    }
+  }
+}
+
+// ψ_k(x_n) ← ψ_k(x_n)·factor[n] for every member k (factor: potential phase and damping,
+// computed on the host in double).
+template <class Real>
+__global__ void potential_kick_kernel(Complex<Real>* psi, const Complex<Real>* factor,
+                                      std::size_t size, std::size_t members) {
+  for (std::size_t n = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; n < size;
+       n += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+    const Complex<Real> f = factor[n];
+    for (std::size_t member = 0; member < members; ++member) {
+      Complex<Real>& value = psi[member * size + n];
+      value = multiply<Real>(value, f);
+    }
+  }
+}
+
+}  // namespace
+
+template <class Real>
+struct SplitStepPropagator<Real>::Impl {
+  Grid grid;
+  Potential potential;
+  PropagatorOptions options;
+  std::size_t members;
+  SplittingCoefficients coefficients;
+  std::vector<double> absorbing_profile;  // empty without an absorbing layer
+  detail::FftPlanCache<Real> plans;
+  std::map<double, DeviceBuffer<Complex<Real>>> kick_cache;  // time-independent potentials
+  DeviceBuffer<Complex<Real>> time_dependent_kick;
+  double absorbed_norm = 0.0;
+
+  // The kick factor for `fraction` of dt at time t, on the device (as the CPU's kick_phase).
+  const Complex<Real>* kick_factor(double fraction, double t) {
+    const bool cacheable = !potential.time_dependent();
+    if (cacheable) {
+      auto found = kick_cache.find(fraction);
+      if (found != kick_cache.end()) return found->second.data();
+    }
+    const double tau = fraction * options.dt;
+    std::vector<double> values(grid.size);
+    potential.sample(grid, t, values);
+    std::vector<Complex<Real>> factor(grid.size);
+    for (std::size_t n = 0; n < grid.size; ++n) {
+      const double angle = kernels::potential_angle(values[n], options.hbar, tau);
+      const double damping =
+          absorbing_profile.empty() ? 1.0 : std::exp(-absorbing_profile[n] * tau / options.hbar);
+      factor[n].x = static_cast<Real>(damping * std::cos(angle));
+      factor[n].y = static_cast<Real>(damping * std::sin(angle));
+    }
+    DeviceBuffer<Complex<Real>>& target =
+        cacheable ? kick_cache[fraction] : time_dependent_kick;
+    if (target.size() != grid.size) target = DeviceBuffer<Complex<Real>>(grid.size);
+    target.upload(factor.data(), factor.size());  // synchronous: `factor` may go out of scope
+    return target.data();
+  }
+
+  void apply_kick(Complex<Real>* psi, double fraction, double t) {
+    const Complex<Real>* factor = kick_factor(fraction, t);
+    potential_kick_kernel<Real><<<detail::blocks_for(grid.size), detail::threads_per_block>>>(
+        psi, factor, grid.size, members);
+    PHASESPACE_CUDA_CHECK_LAUNCH("potential_kick_kernel");
+  }
+
+  void apply_drift(Complex<Real>* psi, double fraction) {
+    detail::FftPlan<Real>& plan = plans.get(grid.size, members);
+    plan.forward(psi);
+    kinetic_phase_kernel<Real><<<detail::blocks_for(grid.size), detail::threads_per_block>>>(
+        psi, grid.size, members, grid.length, options.hbar, options.mass, fraction * options.dt);
+    PHASESPACE_CUDA_CHECK_LAUNCH("kinetic_phase_kernel");
+    plan.inverse(psi);
+  }
+
+  // Σ_k w_k ‖ψ_k‖² (the CPU's Ensemble::trace), from per-member device reductions.
+  double trace(const DeviceEnsemble<Real>& ensemble) const {
+    const Complex<Real>* psi = ensemble.impl().psi.data();
+    double total = 0.0;
+    for (std::size_t k = 0; k < members; ++k) {
+      total += ensemble.weights()[k] * grid.dx() *
+               detail::device_squared_norm<Real>(psi + k * grid.size, grid.size);
+    }
+    return total;
+  }
+};
+
+template <class Real>
+SplitStepPropagator<Real>::SplitStepPropagator(const Grid& grid, const Potential& potential,
+                                               const PropagatorOptions& options,
+                                               std::size_t members)
+    : impl_(std::make_unique<Impl>(Impl{grid, potential, options, members,
+                                        splitting_coefficients(options.scheme), {}, {}, {}, {},
+                                        0.0})) {
+  require(grid.size >= 2, "grid.size", std::to_string(grid.size), "must be >= 2");
+  require(options.mass > 0.0 && std::isfinite(options.mass), "system.mass",
+          format_number(options.mass), "must be > 0");
+  require(options.hbar > 0.0 && std::isfinite(options.hbar), "hbar", format_number(options.hbar),
+          "must be > 0");
+  require(options.dt > 0.0 && std::isfinite(options.dt), "time.dt", format_number(options.dt),
+          "must be > 0");
+  require(members >= 1, "ensemble members", std::to_string(members), "must be >= 1");
+  if (options.absorbing) {
+    require(options.absorbing->width > 0.0 && options.absorbing->width < 0.5 * grid.length,
+            "absorbing.width", format_number(options.absorbing->width),
+            "must be in (0, domain/2)");
+    require(options.absorbing->strength >= 0.0, "absorbing.strength",
+            format_number(options.absorbing->strength), "must be >= 0");
+    // The same profile as the CPU reference: strength·(depth/width)² within width of an edge.
+    impl_->absorbing_profile.assign(grid.size, 0.0);
+    for (std::size_t n = 0; n < grid.size; ++n) {
+      const double x = grid.x(n);
+      const double depth = std::max(grid.x_min + options.absorbing->width - x,
+                                    x - (grid.x_max() - options.absorbing->width));
+      if (depth > 0.0) {
+        const double ramp = depth / options.absorbing->width;
+        impl_->absorbing_profile[n] = options.absorbing->strength * ramp * ramp;
+      }
+    }
+  }
+  impl_->plans.get(grid.size, members);  // plan now: a shape cuFFT rejects fails here
+}
+
+template <class Real>
+SplitStepPropagator<Real>::~SplitStepPropagator() = default;
+
+template <class Real>
+void SplitStepPropagator<Real>::advance(DeviceEnsemble<Real>& ensemble, double t_start,
+                                        std::size_t steps) {
+  Impl& s = *impl_;
+  require(ensemble.members() == s.members && ensemble.grid().size == s.grid.size,
+          "cuda::SplitStepPropagator::advance ensemble",
+          std::to_string(ensemble.members()) + " members of " +
+              std::to_string(ensemble.grid().size),
+          "must match the propagator's " + std::to_string(s.members) + " members of " +
+              std::to_string(s.grid.size) + " points");
+  if (steps == 0) return;
+  Complex<Real>* psi = ensemble.impl().psi.data();
+  const double trace_before = s.absorbing_profile.empty() ? 0.0 : s.trace(ensemble);
+  const auto& kicks = s.coefficients.kicks;
+  const auto& drifts = s.coefficients.drifts;
+  // The last kick of a step and the first of the next act at the same time: fuse them.
+  double pending = kicks.front();
+  double t = t_start;
+  for (std::size_t step = 0; step < steps; ++step) {
+    double elapsed = 0.0;
+    for (std::size_t i = 0; i < drifts.size(); ++i) {
+      s.apply_kick(psi, pending, t + elapsed * s.options.dt);
+      s.apply_drift(psi, drifts[i]);
+      elapsed += drifts[i];
+      pending = kicks[i + 1];
+    }
+    t = t_start + static_cast<double>(step + 1) * s.options.dt;
+    if (step + 1 < steps) pending += kicks.front();
+  }
+  s.apply_kick(psi, pending, t);
+  if (!s.absorbing_profile.empty()) s.absorbed_norm += trace_before - s.trace(ensemble);
+}
+
+template <class Real>
+double SplitStepPropagator<Real>::absorbed_norm() const {
+  return impl_->absorbed_norm;
+}
+
+template <class Real>
+const PropagatorOptions& SplitStepPropagator<Real>::options() const {
+  return impl_->options;
+}
+
+template class SplitStepPropagator<double>;
+template class SplitStepPropagator<float>;
+
+}  // namespace phasespace::cuda
