@@ -1,12 +1,151 @@
-// phasespace: the command-line program (placeholder main until the study driver lands).
+// phasespace: validate or run an ħ → 0 convergence study described by one JSON config.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <string>
+#include <vector>
+
+#include "phasespace/errors.hpp"
+#include "phasespace/study.hpp"
+
+namespace {
+
+const char* usage =
+    "usage: phasespace validate CONFIG [--backend auto|cpu|cuda]\n"
+    "       phasespace run CONFIG [--backend auto|cpu|cuda] [--out DIR] [--quiet] [--resume]\n"
+    "       phasespace --version\n";
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void on_interrupt(int) {
+  stop_requested.store(true);
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+struct Arguments {
+  std::string command;
+  std::string config;
+  std::string backend;
+  std::string out;
+  bool quiet = false;
+  bool resume = false;
+};
+
+Arguments parse_arguments(int argc, char** argv) {
+  std::vector<std::string> words(argv + 1, argv + argc);
+  if (words.empty()) throw phasespace::InputError(std::string("no command given\n") + usage);
+  Arguments arguments;
+  arguments.command = words[0];
+  if (arguments.command != "run" && arguments.command != "validate") {
+    throw phasespace::InputError("unknown command \"" + arguments.command + "\"\n" + usage);
+  }
+  for (std::size_t i = 1; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= words.size()) throw phasespace::InputError(word + " needs a value\n" + usage);
+      return words[++i];
+    };
+    if (word == "--backend") {
+      arguments.backend = value();
+      phasespace::require(arguments.backend == "auto" || arguments.backend == "cpu" ||
+                              arguments.backend == "cuda",
+                          "--backend", arguments.backend, "allowed auto, cpu, cuda");
+    } else if (word == "--out" && arguments.command == "run") {
+      arguments.out = value();
+    } else if (word == "--quiet" && arguments.command == "run") {
+      arguments.quiet = true;
+    } else if (word == "--resume" && arguments.command == "run") {
+      arguments.resume = true;
+    } else if (word.rfind("--", 0) != 0 && arguments.config.empty()) {
+      arguments.config = word;
+    } else {
+      throw phasespace::InputError("unexpected argument \"" + word + "\"\n" + usage);
+    }
+  }
+  if (arguments.config.empty()) throw phasespace::InputError(std::string("no CONFIG given\n") + usage);
+  return arguments;
+}
+
+std::string format_duration(double seconds) {
+  std::ostringstream out;
+  if (seconds >= 3600) {
+    out << static_cast<int>(seconds / 3600) << "h" << std::setw(2) << std::setfill('0')
+        << static_cast<int>(seconds / 60) % 60 << "m";
+  } else if (seconds >= 60) {
+    out << static_cast<int>(seconds / 60) << "m" << std::setw(2) << std::setfill('0')
+        << static_cast<int>(seconds) % 60 << "s";
+  } else {
+    out << std::fixed << std::setprecision(1) << seconds << "s";
+  }
+  return out.str();
+}
+
+void print_plan(const phasespace::StudyConfig& config, const phasespace::StudyPlan& plan) {
+  std::cout << "study \"" << config.name << "\": " << plan.points.size() << " hbar points, backend "
+            << plan.backend << ", precision " << config.precision << "\n";
+  std::printf("%10s %9s %8s %9s %8s %8s %9s %10s %10s %11s %11s\n", "hbar", "N", "members",
+              "window", "centres", "momenta", "dp", "q_steps", "c_steps", "memory_MB",
+              "work_Gflop");
+  for (const auto& point : plan.points) {
+    std::printf("%10.4g %9zu %8zu %9.4g %8zu %8zu %9.3g %10zu %10zu %11.1f %11.2f\n", point.hbar,
+                point.grid.size, point.members, point.window_width, point.phase_space.centres,
+                point.phase_space.momenta, point.phase_space.dp, point.quantum_steps,
+                point.classical_steps, point.memory_bytes / 1e6,
+                (5.0 * point.quantum_work + 20.0 * point.classical_work) / 1e9);
+  }
+}
+
+int run(const Arguments& arguments) {
+  const phasespace::StudyConfig config = phasespace::load_config(arguments.config);
+  if (arguments.command == "validate") {
+    print_plan(config, phasespace::plan_study(config, arguments.backend));
+    std::cout << "config is valid\n";
+    return 0;
+  }
+  std::signal(SIGINT, on_interrupt);
+  phasespace::StudyOptions options;
+  options.backend_override = arguments.backend;
+  options.output_dir = arguments.out;
+  options.resume = arguments.resume;
+  options.stop = &stop_requested;
+  if (!arguments.quiet) {
+    options.progress = [](const phasespace::Progress& p) {
+      std::fprintf(stderr, "\r[hbar %zu/%zu = %.4g] %-18s t = %-9.4g / %-9.4g elapsed %-8s ETA %-8s",
+                   p.point + 1, p.points, p.hbar, p.stage.c_str(), p.t, p.t_end,
+                   format_duration(p.elapsed).c_str(), format_duration(p.eta).c_str());
+      if (p.stage == "done" || p.stage == "skipped (resumed)") std::fprintf(stderr, "\n");
+    };
+  }
+  const auto summary = phasespace::run_study(config, options);
+  std::cout << phasespace::format_summary_table(summary);
+  std::cout << "results in " << (arguments.out.empty() ? config.output.dir : arguments.out) << "\n";
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && std::string(argv[1]) == "--version") {
+  if (argc == 2 && (std::string(argv[1]) == "--version")) {
     std::cout << "phasespace " << PHASESPACE_VERSION << "\n";
     return 0;
   }
-  std::cerr << "usage: phasespace --version\n";
-  return 2;
+  if (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    std::cout << usage;
+    return 0;
+  }
+  try {
+    return run(parse_arguments(argc, argv));
+  } catch (const phasespace::Interrupted& error) {
+    std::cerr << "\nphasespace: " << error.what() << "\n";
+    return 130;
+  } catch (const phasespace::InputError& error) {
+    std::cerr << "phasespace: error: " << error.what() << "\n";
+    return 2;
+  } catch (const std::exception& error) {
+    std::cerr << "phasespace: error: " << error.what() << "\n";
+    return 1;
+  }
 }

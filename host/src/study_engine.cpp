@@ -1,0 +1,260 @@
+#include "study_engine.hpp"
+
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "phasespace/errors.hpp"
+#include "phasespace/metrics.hpp"
+#include "phasespace/output.hpp"
+
+namespace phasespace {
+
+using nlohmann::json;
+
+namespace {
+
+class CpuEngine : public PointEngine {
+ public:
+  CpuEngine(const StudyConfig& config, const PointPlan& plan)
+      : potential_(config.system.potential, config.system.potential_derivative, "system.potential"),
+        ensemble_(make_initial_ensemble(config.initial_state, plan.grid, plan.hbar)),
+        propagator_(plan.grid, potential_,
+                    {config.system.mass, plan.hbar, config.time.dt, config.time.scheme,
+                     config.system.absorbing},
+                    ensemble_.members()),
+        projector_(plan.grid, Window{config.window.shape, plan.window_width}, plan.phase_space),
+        liouville_(plan.phase_space, potential_,
+                   {config.system.mass, config.classical.dt.value_or(config.time.dt),
+                    config.classical.scheme, config.classical.interpolation,
+                    config.classical.momentum_boundary},
+                   make_collisions(config, plan)),
+        hbar_(plan.hbar),
+        mass_(config.system.mass),
+        classical_(plan.phase_space.cells()) {}
+
+  void advance_quantum(double t_start, std::size_t steps) override {
+    propagator_.advance(ensemble_, t_start, steps);
+  }
+  void advance_classical(double t_start, std::size_t steps) override {
+    liouville_.advance(classical_, t_start, steps);
+  }
+  void quantum_density(std::span<double> density) override { projector_.project(ensemble_, density); }
+  void start_classical(std::span<const double> density) override {
+    classical_.assign(density.begin(), density.end());
+  }
+  void classical_density(std::span<double> density) override {
+    std::copy(classical_.begin(), classical_.end(), density.begin());
+  }
+  void quantum_observables(std::vector<double>& density, std::vector<double>& current) override {
+    density = position_density(ensemble_);
+    current = current_density(ensemble_, hbar_, mass_);
+  }
+  std::vector<std::complex<double>> pure_state() override {
+    if (ensemble_.members() != 1) return {};
+    return {ensemble_.psi.begin(), ensemble_.psi.end()};
+  }
+
+ private:
+  Potential potential_;
+  Ensemble ensemble_;
+  SplitStepPropagator propagator_;
+  Projector projector_;
+  LiouvilleSolver liouville_;
+  double hbar_;
+  double mass_;
+  std::vector<double> classical_;
+};
+
+// Metric arrays over the output times of one point.
+class MetricTable {
+ public:
+  void add(const std::string& name, double value) { values_[name].push_back(value); }
+  json to_json() const {
+    json result = json::object();
+    for (const auto& [name, values] : values_) {
+      json array = json::array();
+      for (double v : values) array.push_back(std::isfinite(v) ? json(v) : json(nullptr));
+      result[name] = array;
+    }
+    return result;
+  }
+
+ private:
+  std::map<std::string, std::vector<double>> values_;
+};
+
+void add_moments(MetricTable& table, const std::string& suffix, const Moments& moments) {
+  table.add("mass_" + suffix, moments.mass);
+  table.add("mean_x_" + suffix, moments.mean_x);
+  table.add("mean_p_" + suffix, moments.mean_p);
+  table.add("var_x_" + suffix, moments.var_x);
+  table.add("var_p_" + suffix, moments.var_p);
+  table.add("energy_" + suffix, moments.energy);
+}
+
+struct OutputState {
+  std::vector<double> quantum, classical, n, j;
+  double t = 0.0;
+};
+
+void add_metrics(MetricTable& table, const StudyConfig& config, const PointPlan& plan,
+                 const GaussianSmoother& smoother, const OutputState& state) {
+  const PhaseSpaceGrid& ps = plan.phase_space;
+  const Window window{config.window.shape, plan.window_width};
+  table.add("l1", l1_distance(ps, state.quantum, state.classical));
+  table.add("l1_weak", weak_l1_distance(smoother, ps, state.quantum, state.classical));
+  table.add("l2_rel", relative_l2_distance(ps, state.classical, state.quantum));
+  // Marginals of ρ_c against the exact quantum n and j smoothed by |w|² (what ρ_q's marginals are).
+  const auto n_exact = smooth_at_centres(plan.grid, window, ps, state.n);
+  const auto j_exact = smooth_at_centres(plan.grid, window, ps, state.j);
+  table.add("density_l1", line_l1_distance(ps, density_marginal(ps, state.classical), n_exact));
+  table.add("current_l1",
+            line_l1_distance(ps, current_marginal(ps, state.classical, config.system.mass), j_exact));
+  const Potential potential(config.system.potential, config.system.potential_derivative);
+  std::vector<double> potential_at_centres(ps.centres);
+  for (std::size_t c = 0; c < ps.centres; ++c) potential_at_centres[c] = potential.value(ps.x0(c), state.t);
+  add_moments(table, "q", phase_space_moments(ps, state.quantum, config.system.mass, potential_at_centres));
+  add_moments(table, "c", phase_space_moments(ps, state.classical, config.system.mass, potential_at_centres));
+  for (const auto& [name, range] : config.metrics.regions) {
+    table.add("region_" + name + "_q", region_probability(plan.grid, state.n, range[0], range[1]));
+    table.add("region_" + name + "_c", region_probability(ps, state.classical, range[0], range[1]));
+  }
+}
+
+void check_stop(const std::atomic<bool>* stop) {
+  if (stop != nullptr && stop->load()) throw Interrupted("interrupted; finished points are kept");
+}
+
+// Advances one side in chunks so that a stop request is honoured within ~1% of the run.
+void advance_in_chunks(const std::function<void(double, std::size_t)>& advance, double t_start,
+                       std::size_t steps, double dt, const std::atomic<bool>* stop,
+                       const std::function<void(double)>& on_chunk) {
+  const std::size_t chunk = std::max<std::size_t>(1, steps / 100);
+  std::size_t done = 0;
+  while (done < steps) {
+    check_stop(stop);
+    const std::size_t now = std::min(chunk, steps - done);
+    advance(t_start + static_cast<double>(done) * dt, now);
+    done += now;
+    on_chunk(t_start + static_cast<double>(done) * dt);
+  }
+}
+
+}  // namespace
+
+std::vector<std::shared_ptr<const CollisionOperator>> make_collisions(const StudyConfig& config,
+                                                                      const PointPlan& plan) {
+  std::vector<std::shared_ptr<const CollisionOperator>> collisions;
+  for (const auto& collision : config.classical.collisions) {
+    if (collision.kind == "relaxation") {
+      collisions.push_back(make_relaxation(collision.relaxation_time, config.system.mass,
+                                           collision.equilibrium));
+    } else {
+      collisions.push_back(make_backscattering(collision.impurity, collision.density,
+                                               config.system.mass, plan.hbar));
+    }
+  }
+  return collisions;
+}
+
+std::unique_ptr<PointEngine> make_cpu_engine(const StudyConfig& config, const PointPlan& plan) {
+  return std::make_unique<CpuEngine>(config, plan);
+}
+
+json run_point(const std::string& backend, const PointRunInput& input) {
+  const StudyConfig& config = input.config;
+  const PointPlan& plan = input.plan;
+  using clock = std::chrono::steady_clock;
+  std::map<std::string, double> timing;
+  auto timed = [&](const std::string& stage, const std::function<void()>& work) {
+    const auto start = clock::now();
+    work();
+    timing[stage] += std::chrono::duration<double>(clock::now() - start).count();
+  };
+  std::unique_ptr<PointEngine> engine;
+  timed("setup", [&] {
+    engine = backend == "cuda" ? make_cuda_engine(config, plan) : make_cpu_engine(config, plan);
+  });
+  const PhaseSpaceGrid& ps = plan.phase_space;
+  const GaussianSmoother smoother(ps, config.metrics.weak_width[0], config.metrics.weak_width[1]);
+  OutputState state;
+  state.quantum.resize(ps.cells());
+  state.classical.resize(ps.cells());
+  timed("projection", [&] { engine->quantum_density(state.quantum); });
+  engine->start_classical(state.quantum);
+
+  const double dt_q = config.time.dt;
+  const double dt_c = config.classical.dt.value_or(config.time.dt);
+  const double work_q = plan.quantum_work, work_c = plan.classical_work;
+  const double work = std::max(work_q + work_c, 1.0);
+  MetricTable table;
+  FieldsRecord fields;
+  double t = 0.0;
+  for (double t_out : config.time.outputs) {
+    const std::size_t steps_q = static_cast<std::size_t>(std::llround((t_out - t) / dt_q));
+    const std::size_t steps_c = static_cast<std::size_t>(std::llround((t_out - t) / dt_c));
+    timed("quantum", [&] {
+      advance_in_chunks([&](double t0, std::size_t n) { engine->advance_quantum(t0, n); }, t,
+                        steps_q, dt_q, input.stop, [&](double now) {
+                          input.report(now, "quantum", work_q / work * now / config.time.t_end);
+                        });
+    });
+    timed("classical", [&] {
+      advance_in_chunks([&](double t0, std::size_t n) { engine->advance_classical(t0, n); }, t,
+                        steps_c, dt_c, input.stop, [&](double now) {
+                          input.report(now, "classical",
+                                       (work_q + work_c * now / config.time.t_end) / work);
+                        });
+    });
+    t = t_out;
+    timed("projection", [&] { engine->quantum_density(state.quantum); });
+    engine->classical_density(state.classical);
+    timed("metrics", [&] {
+      engine->quantum_observables(state.n, state.j);
+      state.t = t;
+      add_metrics(table, config, plan, smoother, state);
+    });
+    if (!input.fields_path.empty()) {
+      fields.times.push_back(t);
+      fields.rho_quantum.insert(fields.rho_quantum.end(), state.quantum.begin(), state.quantum.end());
+      fields.rho_classical.insert(fields.rho_classical.end(), state.classical.begin(),
+                                  state.classical.end());
+      const auto psi = engine->pure_state();
+      fields.psi.insert(fields.psi.end(), psi.begin(), psi.end());
+    }
+  }
+  if (!input.fields_path.empty()) {
+    timed("output", [&] {
+      fields.hbar = plan.hbar;
+      for (std::size_t n = 0; n < plan.grid.size; ++n) fields.x.push_back(plan.grid.x(n));
+      for (std::size_t c = 0; c < ps.centres; ++c) fields.x0.push_back(ps.x0(c));
+      for (std::size_t j = 0; j < ps.momenta; ++j) fields.p.push_back(ps.p(j));
+      write_fields_hdf5(input.fields_path, fields);
+    });
+  }
+  return {{"hbar", plan.hbar},
+          {"index", input.index},
+          {"times", config.time.outputs},
+          {"metrics", table.to_json()},
+          {"timing", timing}};
+}
+
+void draw_figures(const std::string& results_dir) {
+  const char* override_script = std::getenv("PHASESPACE_PLOT_SCRIPT");
+  const std::string script =
+      override_script ? override_script : std::string(PHASESPACE_SOURCE_DIR) + "/scripts/plot_study.py";
+  const std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  const std::string command = python + " '" + script + "' '" + results_dir + "' 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) throw Error("figures: cannot run " + command);
+  std::string output;
+  std::array<char, 256> buffer{};
+  while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
+  const int status = pclose(pipe);
+  if (status != 0) throw Error("figures: " + command + " failed:\n" + output);
+}
+
+}  // namespace phasespace
