@@ -1,0 +1,154 @@
+// The study end to end: config validation naming paths, the whole chain on the exact harmonic
+// Husimi case, and the per-point result files.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <numbers>
+
+#include "phasespace/errors.hpp"
+#include "phasespace/study.hpp"
+
+namespace phasespace {
+namespace {
+
+using nlohmann::json;
+
+// A small harmonic study: Gaussian window σ² = ħ/(mω), so the Husimi function is carried
+// exactly by the classical flow (physics.md) and only discretisation error remains.
+json harmonic_config(const std::string& dir) {
+  const double period = 2.0 * std::numbers::pi;
+  return json::parse(R"({
+    "name": "harmonic_test",
+    "backend": "cpu",
+    "system": {"mass": 1.0, "domain": [-6.0, 6.0], "potential": "0.5*x^2", "potential_derivative": "x"},
+    "initial_state": {"kind": "gaussian", "x0": 1.2, "p0": 0.3, "sigma": 0.4},
+    "hbar": [0.1, 0.05],
+    "resolution": {"p_cut": 3.5, "oversampling": 1.5},
+    "window": {"shape": "gaussian", "width": {"coefficient": 1.0, "exponent": 0.5}},
+    "phase_space": {"p_max": 3.0},
+    "classical": {"interpolation": "spectral", "scheme": "yoshida4", "momentum_boundary": "zero"},
+    "metrics": {"weak_width": [0.2, 0.2]}
+  })")
+      .update({{"time", {{"t_end", period}, {"dt", period / 400}, {"outputs", {period / 4, period}},
+                         {"scheme", "yoshida4"}}},
+               {"output", {{"dir", dir}, {"fields", false}, {"figures", false}}}});
+}
+
+std::string scratch_dir(const std::string& name) {
+  const auto path = std::filesystem::temp_directory_path() / ("phasespace_" + name + "_" +
+                                                              std::to_string(::getpid()));
+  std::filesystem::remove_all(path);
+  return path.string();
+}
+
+TEST(Study, HarmonicHusimiChainAgreesToDiscretisation) {
+  const std::string dir = scratch_dir("harmonic");
+  const json summary = run_study(parse_config(harmonic_config(dir)));
+  ASSERT_EQ(summary["runs"].size(), 2u);
+  for (const auto& run : summary["runs"]) {
+    const auto& l1 = run["metrics"]["l1"];
+    ASSERT_EQ(l1.size(), 2u);
+    EXPECT_LE(l1[1].get<double>(), 1e-6) << "hbar = " << run["hbar"];  // one period
+    EXPECT_LE(l1[0].get<double>(), 1e-6) << "hbar = " << run["hbar"];  // a quarter period
+    EXPECT_NEAR(run["metrics"]["mass_q"][1].get<double>(), 1.0, 1e-6);
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir + "/summary.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/points/hbar_0.json"));
+  std::filesystem::remove_all(dir);
+}
+
+// Expects parse_config or plan_study to throw an InputError whose message contains `path`.
+void expect_rejected(const json& config, const std::string& path) {
+  try {
+    const StudyConfig parsed = parse_config(config);
+    plan_study(parsed);
+    ADD_FAILURE() << "accepted a config with a bad " << path;
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find(path), std::string::npos)
+        << "message does not name " << path << ": " << error.what();
+  }
+}
+
+TEST(StudyConfig, UnknownKeyIsNamed) {
+  json config = harmonic_config("unused");
+  config["window"]["widht"] = 0.3;
+  expect_rejected(config, "window.widht");
+  config = harmonic_config("unused");
+  config["extra"] = 1;
+  expect_rejected(config, "extra");
+}
+
+TEST(StudyConfig, WrongTypeIsNamed) {
+  json config = harmonic_config("unused");
+  config["system"]["mass"] = "heavy";
+  expect_rejected(config, "system.mass");
+  config = harmonic_config("unused");
+  config["hbar"] = 0.1;
+  expect_rejected(config, "hbar");
+}
+
+TEST(StudyConfig, OutOfRangeValuesAreNamed) {
+  json config = harmonic_config("unused");
+  config["hbar"] = {0.1, -0.05};
+  expect_rejected(config, "hbar[1]");
+  config = harmonic_config("unused");
+  config["time"]["outputs"] = {1.0, 0.5};
+  expect_rejected(config, "time.outputs[1]");
+  config = harmonic_config("unused");
+  config["classical"]["interpolation"] = "lagrange4";
+  expect_rejected(config, "classical.interpolation");
+  config = harmonic_config("unused");
+  config["backend"] = "gpu";
+  expect_rejected(config, "backend");
+}
+
+TEST(StudyConfig, InconsistentValuesAreNamed) {
+  // A grid that cannot carry the compared momenta at that ħ.
+  json config = harmonic_config("unused");
+  config["resolution"] = {{"points", 64}};
+  expect_rejected(config, "resolution");
+  // A window narrower than the wavelength, and one wider than the domain allows.
+  config = harmonic_config("unused");
+  config["window"]["width"] = 0.005;
+  expect_rejected(config, "window.width");
+  config = harmonic_config("unused");
+  config["window"]["width"] = 4.0;
+  expect_rejected(config, "window.width");
+  // A mixed state that violates the uncertainty relation at one ħ of the sweep.
+  config = harmonic_config("unused");
+  config["initial_state"] = {{"kind", "gaussian_mixed"}, {"x0", 0.0}, {"sigma_x", 0.2}, {"sigma_p", 0.2}};
+  expect_rejected(config, "sigma_x*sigma_p");
+  // An output time that is not a whole number of steps.
+  config = harmonic_config("unused");
+  config["time"]["outputs"] = {0.1234567};
+  expect_rejected(config, "time.outputs[0]");
+  // A bad expression names the field and quotes the text.
+  config = harmonic_config("unused");
+  config["system"]["potential"] = "0.5*x^^2";
+  expect_rejected(config, "system.potential");
+}
+
+TEST(StudyConfig, FloatOnTheCpuBackendIsRefused) {
+  json config = harmonic_config("unused");
+  config["precision"] = "float";
+  expect_rejected(config, "precision");
+}
+
+TEST(StudyConfig, CudaBackendWithoutCudaSaysSo) {
+  json config = harmonic_config("unused");
+  config["backend"] = "cuda";
+#if defined(PHASESPACE_HAS_CUDA)
+  GTEST_SKIP() << "this build has the CUDA backend";
+#else
+  try {
+    plan_study(parse_config(config));
+    FAIL() << "backend cuda accepted without CUDA";
+  } catch (const NotCompiled& error) {
+    EXPECT_EQ(std::string(error.what()), "backend cuda not compiled in");
+  }
+#endif
+}
+
+}  // namespace
+}  // namespace phasespace
