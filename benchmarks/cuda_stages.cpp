@@ -1,0 +1,205 @@
+// CUDA stages of phasespace-bench: each stage timed with CUDA events (warm-up, median of
+// --repeat) next to its floor measured in the same run: the bare batched cuFFT of the same
+// shape for FFT stages, a device-to-device copy of the field for the Liouville sweeps.
+// Bytes follow the CPU rows (one read + one write of the field per step, or of the FFT batch
+// for the projection) so GB/s of the two backends compare directly.
+// Without the CUDA backend every stage reports that it is not compiled in.
+#include <cstddef>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench.hpp"
+#include "phasespace/errors.hpp"
+
+#if defined(PHASESPACE_HAS_CUDA)
+#include "phasespace/cuda/backend.hpp"
+#include "phasespace/cuda/device_data.hpp"
+#include "phasespace/cuda/liouville.hpp"
+#include "phasespace/cuda/projection.hpp"
+#include "phasespace/cuda/propagator.hpp"
+#include "phasespace/ensemble.hpp"
+#include "phasespace/potential.hpp"
+#endif
+
+namespace phasespace::bench {
+
+#if !defined(PHASESPACE_HAS_CUDA)
+std::vector<Row> splitstep_cuda(const Options&) { throw NotCompiled("backend cuda not compiled in"); }
+std::vector<Row> projection_cuda(const Options&) { throw NotCompiled("backend cuda not compiled in"); }
+std::vector<Row> liouville_cuda(const Options&) { throw NotCompiled("backend cuda not compiled in"); }
+#else
+
+namespace {
+
+void require_device() {
+  std::string reason;
+  if (!cuda::device_available(&reason)) throw Error("backend cuda: no usable device: " + reason);
+}
+
+std::size_t log2_option(const Options& options, std::size_t fallback, std::size_t small) {
+  if (options.size == "default") return fallback;
+  if (options.size == "small") return small;
+  return static_cast<std::size_t>(std::stoul(options.size));
+}
+
+// Random members (never zeros: they can hide work) with equal weights.
+Ensemble random_ensemble(const Grid& grid, std::size_t members) {
+  std::mt19937_64 engine(12345);
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  Ensemble ensemble(grid, members);
+  for (auto& value : ensemble.psi) value = complex(uniform(engine), uniform(engine));
+  return ensemble;
+}
+
+template <class Real>
+Row splitstep_rows(const Options& options) {
+  const bool small = options.size == "small";
+  const std::size_t size = std::size_t{1} << log2_option(options, 20, 12);
+  const std::size_t members = small ? 2 : 16;
+  const std::size_t steps = small ? 5 : 100;
+  const double hbar = 1e-3;
+  const double dt = 1e-4;
+  const Grid grid = make_grid(-10.0, 10.0, size);
+  cuda::DeviceEnsemble<Real> ensemble(random_ensemble(grid, members));
+  cuda::SplitStepPropagator<Real> propagator(grid, Potential("x^4/4 - x^2/2"),
+                                             {1.0, hbar, dt, Scheme::strang, {}}, members);
+  double t = 0.0;
+  const cuda::DeviceTiming step_time = cuda::time_events(
+      [&] {
+        propagator.advance(ensemble, t, steps);
+        t += static_cast<double>(steps) * dt;
+      },
+      options.repeat);
+  const cuda::DeviceTiming pair_time = cuda::time_fft_pair<Real>(size, members, options.repeat);
+
+  Row row;
+  row.stage = "splitstep";
+  row.backend = "cuda";
+  row.precision = options.precision;
+  row.shape = std::to_string(size) + " points x " + std::to_string(members) + " members";
+  row.seconds = step_time.median / static_cast<double>(steps);
+  row.spread = step_time.spread;
+  row.floor = "cufft forward+inverse pair";
+  row.floor_seconds = pair_time.median;
+  // ψ read and written once per step, as the CPU row counts it.
+  row.bytes = 2.0 * 2.0 * sizeof(Real) * static_cast<double>(size * members);
+  row.device = cuda::device_name();
+  return row;
+}
+
+template <class Real>
+Row projection_rows(const Options& options) {
+  const bool small = options.size == "small";
+  const std::size_t size = std::size_t{1} << log2_option(options, 20, 14);
+  const std::size_t centres = small ? 256 : 4096;
+  const std::size_t fft_length = small ? 256 : 1024;
+  const std::size_t members = small ? 2 : 4;
+  const double hbar = 1e-3;
+  const Grid grid = make_grid(-10.0, 10.0, size);
+  // Gaussian window whose support (2·ceil(8.85σ/dx) + 1 points) fits the FFT length.
+  const Window window{WindowShape::gaussian, 0.1 * static_cast<double>(fft_length) * grid.dx()};
+  PhaseSpaceOptions ps_options;
+  ps_options.centre_stride = size / centres;
+  ps_options.fft_length = fft_length;
+  const PhaseSpaceGrid phase_space = make_phase_space_grid(grid, hbar, window, ps_options);
+  cuda::DeviceEnsemble<Real> ensemble(random_ensemble(grid, members));
+  cuda::Projector<Real> projector(grid, window, phase_space);
+  cuda::DeviceDensity<Real> density(phase_space.cells());
+  const cuda::DeviceTiming time =
+      cuda::time_events([&] { projector.project(ensemble, density); }, options.repeat);
+  const cuda::DeviceTiming fft_time =
+      cuda::time_fft_forward<Real>(fft_length, centres * members, options.repeat);
+
+  Row row;
+  row.stage = "projection";
+  row.backend = "cuda";
+  row.precision = options.precision;
+  row.shape = std::to_string(size) + " points x " + std::to_string(members) + " members -> " +
+              std::to_string(centres) + " centres x " + std::to_string(phase_space.momenta) +
+              " momenta";
+  row.seconds = time.median;
+  row.spread = time.spread;
+  row.floor = "cufft batched forward";
+  row.floor_seconds = fft_time.median;
+  // The FFT batch (members × centres rows of fft_length) read and written once.
+  row.bytes = 2.0 * 2.0 * sizeof(Real) * static_cast<double>(members * centres * fft_length);
+  row.device = cuda::device_name();
+  return row;
+}
+
+template <class Real>
+Row liouville_row(const Options& options, std::size_t side) {
+  const bool small = options.size == "small";
+  const std::size_t steps = small ? 2 : 10;
+  PhaseSpaceGrid grid;
+  grid.hbar = 1e-3;
+  grid.centres = side;
+  grid.x0_first = -4.0;
+  grid.dx0 = 8.0 / static_cast<double>(side);
+  grid.fft_length = side;
+  grid.k_first = -static_cast<long>(side / 2);
+  grid.momenta = side;
+  grid.dp = 6.0 / static_cast<double>(side);
+  LiouvilleOptions liouville_options;
+  liouville_options.dt = 1e-3;
+  std::vector<double> values(grid.cells());
+  std::mt19937_64 engine(777);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  for (auto& value : values) value = uniform(engine);
+  cuda::DeviceDensity<Real> f(values);
+  cuda::LiouvilleSolver<Real> solver(grid, Potential("x^4/4 - x^2/2"), liouville_options);
+  double t = 0.0;
+  const cuda::DeviceTiming time = cuda::time_events(
+      [&] {
+        solver.advance(f, t, steps);
+        t += static_cast<double>(steps) * liouville_options.dt;
+      },
+      options.repeat);
+  const cuda::DeviceTiming copy_time = cuda::time_device_copy(f.bytes(), options.repeat);
+
+  Row row;
+  row.stage = "liouville";
+  row.backend = "cuda";
+  row.precision = options.precision;
+  row.shape = std::to_string(side) + " x " + std::to_string(side) + " cells, " +
+              to_string(liouville_options.interpolation) + " strang";
+  row.seconds = time.median / static_cast<double>(steps);
+  row.spread = time.spread;
+  row.floor = "device-to-device copy of f";
+  row.floor_seconds = copy_time.median;
+  row.bytes = 2.0 * static_cast<double>(f.bytes());  // f read and written once per step
+  row.device = cuda::device_name();
+  return row;
+}
+
+}  // namespace
+
+std::vector<Row> splitstep_cuda(const Options& options) {
+  require_device();
+  if (options.precision == "float") return {splitstep_rows<float>(options)};
+  return {splitstep_rows<double>(options)};
+}
+
+std::vector<Row> projection_cuda(const Options& options) {
+  require_device();
+  if (options.precision == "float") return {projection_rows<float>(options)};
+  return {projection_rows<double>(options)};
+}
+
+std::vector<Row> liouville_cuda(const Options& options) {
+  require_device();
+  std::vector<std::size_t> sides = {4096, 8192};
+  if (options.size == "small") sides = {256};
+  else if (options.size != "default") sides = {std::size_t{1} << std::stoul(options.size)};
+  std::vector<Row> rows;
+  for (std::size_t side : sides) {
+    rows.push_back(options.precision == "float" ? liouville_row<float>(options, side)
+                                                : liouville_row<double>(options, side));
+  }
+  return rows;
+}
+
+#endif
+
+}  // namespace phasespace::bench

@@ -1,0 +1,122 @@
+// The device projection against the CPU reference (host/src/projection.cpp) on random ψ.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cmath>
+#include <iostream>
+#include <string>
+
+#include "gpu_test_support.hpp"
+#include "phasespace/cuda/device_data.hpp"
+#include "phasespace/cuda/projection.hpp"
+#include "phasespace/projection.hpp"
+
+namespace phasespace {
+namespace {
+
+using gpu_test::compare;
+
+struct ProjectionCase {
+  std::size_t points;
+  std::size_t members;
+  double hbar;
+  Window window;
+  PhaseSpaceOptions options;
+  std::size_t device_budget;  // small values force chunking over centres and members
+};
+
+template <class Real>
+void check_against_cpu(const ProjectionCase& c, double tolerance) {
+  const unsigned int seed = gpu_test::fresh_seed();
+  const Grid grid = make_grid(-5.0, 6.0, c.points);
+  const PhaseSpaceGrid phase_space = make_phase_space_grid(grid, c.hbar, c.window, c.options);
+  SCOPED_TRACE(std::string(gpu_test::precision_name<Real>()) + ", " + to_string(c.window.shape) +
+               " window, N = " + std::to_string(c.points) + ", members = " +
+               std::to_string(c.members) + ", centres = " + std::to_string(phase_space.centres) +
+               ", fft_length = " + std::to_string(phase_space.fft_length) + ", momenta = " +
+               std::to_string(phase_space.momenta) + ", k_first = " +
+               std::to_string(phase_space.k_first) + ", budget = " +
+               std::to_string(c.device_budget) + ", seed " + std::to_string(seed));
+  const Ensemble ensemble = gpu_test::random_ensemble(grid, c.members, seed);
+
+  std::vector<double> expected(phase_space.cells());
+  Projector cpu(grid, c.window, phase_space);
+  cpu.project(ensemble, expected);
+
+  cuda::DeviceEnsemble<Real> device(ensemble);
+  cuda::Projector<Real> gpu(grid, c.window, phase_space, c.device_budget);
+  cuda::DeviceDensity<Real> density(phase_space.cells());  // poisoned: unwritten cells are NaN
+  gpu.project(device, density);
+  const auto first = compare(density.download(), expected);
+  EXPECT_LT(first.relative_l2, tolerance) << first.detail;
+
+  // Again into a poisoned density: the projector must overwrite, not accumulate onto old values.
+  density.poison();
+  gpu.project(device, density);
+  const auto second = compare(density.download(), expected);
+  EXPECT_LT(second.relative_l2, tolerance) << "second projection: " << second.detail;
+  std::cout << "[ info ] projection " << gpu_test::precision_name<Real>() << " "
+            << to_string(c.window.shape) << " chunk budget " << c.device_budget << ": "
+            << first.detail << "\n";
+}
+
+ProjectionCase gaussian_case() {
+  // σ = 0.3 on dx = 11/1000: support 2·242 + 1 points, fft_length 512, all momenta.
+  return {1000, 3, 0.05, Window{WindowShape::gaussian, 0.3}, {}, std::size_t{256} << 20};
+}
+
+ProjectionCase box_case_chunked() {
+  // Box window with a momentum cut (k_first < 0, fewer momenta than slots) and a budget of 7
+  // rows: chunks of 7 centres of one member, the last chunk partial.
+  PhaseSpaceOptions options;
+  options.centre_stride = 7;
+  options.fft_length = 300;  // not a power of two
+  options.p_cut = 2.0;
+  ProjectionCase c{3 * 7 * 64, 4, 0.03, Window{WindowShape::box, 0.77}, options, 0};
+  return c;
+}
+
+TEST(CudaProjection, GaussianWindowMatchesCpuInDouble) {
+  PHASESPACE_REQUIRE_DEVICE();
+  check_against_cpu<double>(gaussian_case(), 1e-10);
+}
+
+TEST(CudaProjection, GaussianWindowMatchesCpuInFloat) {
+  PHASESPACE_REQUIRE_DEVICE();
+  check_against_cpu<float>(gaussian_case(), 1e-4);
+}
+
+TEST(CudaProjection, BoxWindowChunkedWithMomentumCutMatchesCpuInDouble) {
+  PHASESPACE_REQUIRE_DEVICE();
+  ProjectionCase c = box_case_chunked();
+  c.device_budget = 7 * 300 * sizeof(double) * 2;
+  check_against_cpu<double>(c, 1e-10);
+}
+
+TEST(CudaProjection, HannWindowChunkedOverMembersMatchesCpuInFloat) {
+  PHASESPACE_REQUIRE_DEVICE();
+  ProjectionCase c = box_case_chunked();
+  c.window = Window{WindowShape::hann, 0.9};
+  c.options.fft_length.reset();
+  c.options.centre_stride = 4;
+  // Room for all centres of two members: 5 members make chunks of 2, 2 and 1 member.
+  c.members = 5;
+  const Grid grid = make_grid(-5.0, 6.0, c.points);
+  const PhaseSpaceGrid ps = make_phase_space_grid(grid, c.hbar, c.window, c.options);
+  c.device_budget = 2 * ps.centres * ps.fft_length * sizeof(float) * 2;
+  check_against_cpu<float>(c, 1e-4);
+}
+
+TEST(CudaProjection, WrongDensitySizeIsAnInputError) {
+  PHASESPACE_REQUIRE_DEVICE();
+  const Grid grid = make_grid(-5.0, 6.0, 1000);
+  const Window window{WindowShape::gaussian, 0.3};
+  const PhaseSpaceGrid phase_space = make_phase_space_grid(grid, 0.05, window);
+  cuda::Projector<double> gpu(grid, window, phase_space);
+  cuda::DeviceEnsemble<double> ensemble(gpu_test::random_ensemble(grid, 1, 1u));
+  cuda::DeviceDensity<double> density(phase_space.cells() + 1);
+  EXPECT_THROW(gpu.project(ensemble, density), InputError);
+}
+
+}  // namespace
+}  // namespace phasespace
