@@ -262,6 +262,10 @@ void write_fields_hdf5(const std::string& path, const FieldsRecord& record) {
     QuietHdf5Errors quiet;
     try {
       write_fields_file(temporary, record);
+    } catch (const Error& error) {
+      std::error_code ignored;
+      std::filesystem::remove(temporary, ignored);
+      throw Error("writing fields to '" + path + "': " + error.what());
     } catch (...) {
       std::error_code ignored;
       std::filesystem::remove(temporary, ignored);
