@@ -1,0 +1,571 @@
+// Collision operators, each applied exactly over a step: BGK relaxation (given or local
+// Maxwellian equilibrium), golden-rule back-scattering, and a general rate matrix (matrix
+// exponential by uniformisation with scaling and squaring).
+#include "phasespace/collisions.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <numbers>
+
+#include "phasespace/errors.hpp"
+#include "phasespace/expression.hpp"
+#include "phasespace/kernels/collision.hpp"
+
+namespace phasespace {
+
+namespace {
+
+bool same_grid(const PhaseSpaceGrid& a, const PhaseSpaceGrid& b) {
+  return a.centres == b.centres && a.momenta == b.momenta && a.x0_first == b.x0_first &&
+         a.dx0 == b.dx0 && a.k_first == b.k_first && a.dp == b.dp;
+}
+
+// Below this many cells an operator runs on one thread (waking a team costs more).
+constexpr std::size_t parallel_cells = std::size_t{1} << 15;
+
+void require_step(double tau) {
+  require(tau >= 0.0 && std::isfinite(tau), "collision step", format_number(tau),
+          "a finite number >= 0 (collisions only run forward in time)");
+}
+
+// ---------------------------------------------------------------- BGK, given equilibrium
+
+class GivenRelaxation final : public CollisionOperator {
+ public:
+  GivenRelaxation(double relaxation_time, const std::string& equilibrium)
+      : relaxation_time_(relaxation_time),
+        equilibrium_(equilibrium, {"x", "p"}, {}, "collisions.equilibrium") {}
+
+  void apply(const PhaseSpaceGrid& grid, double tau, std::span<double> f) const override {
+    require_step(tau);
+    const std::vector<double>& equilibrium = equilibrium_on(grid);
+    const double decay = std::exp(-tau / relaxation_time_);
+    const std::size_t cells = f.size();
+#pragma omp parallel for schedule(static) if (cells >= parallel_cells)
+    for (std::size_t i = 0; i < cells; ++i) f[i] = kernels::relax(f[i], equilibrium[i], decay);
+  }
+  std::string name() const override { return "relaxation(" + equilibrium_.text() + ")"; }
+
+ private:
+  // f_eq sampled on the grid once (the expression is not thread-safe: sampled serially).
+  const std::vector<double>& equilibrium_on(const PhaseSpaceGrid& grid) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cached_ && same_grid(grid, cached_grid_)) return cache_;
+    cache_.resize(grid.cells());
+    for (std::size_t c = 0; c < grid.centres; ++c) {
+      for (std::size_t j = 0; j < grid.momenta; ++j) {
+        cache_[c * grid.momenta + j] = equilibrium_(grid.x0(c), grid.p(j));
+      }
+    }
+    cached_grid_ = grid;
+    cached_ = true;
+    return cache_;
+  }
+
+  double relaxation_time_;
+  Expression equilibrium_;
+  mutable std::mutex mutex_;
+  mutable std::vector<double> cache_;
+  mutable PhaseSpaceGrid cached_grid_;
+  mutable bool cached_ = false;
+};
+
+// ---------------------------------------------------------------- BGK, local Maxwellian
+
+// Solves the symmetric 3×3 system h·x = r (h positive definite) by Cholesky.
+std::array<double, 3> solve3(const std::array<double, 9>& h, const std::array<double, 3>& r) {
+  const double l00 = std::sqrt(h[0]);
+  const double l10 = h[3] / l00;
+  const double l20 = h[6] / l00;
+  const double l11 = std::sqrt(h[4] - l10 * l10);
+  const double l21 = (h[7] - l20 * l10) / l11;
+  const double l22 = std::sqrt(h[8] - l20 * l20 - l21 * l21);
+  const double y0 = r[0] / l00;
+  const double y1 = (r[1] - l10 * y0) / l11;
+  const double y2 = (r[2] - l20 * y0 - l21 * y1) / l22;
+  const double x2 = y2 / l22;
+  const double x1 = (y1 - l21 * x2) / l11;
+  const double x0 = (y0 - l10 * x1 - l20 * x2) / l00;
+  return {x0, x1, x2};
+}
+
+// g_j = exp(a + b q_j + c q_j²) whose discrete moments Σ g q^k (k = 0, 1, 2) equal `target`:
+// Newton on the convex dual F(θ) = Σ g - θ·target, whose gradient is the moment mismatch and
+// whose Hessian is the moment matrix of g. Returns the relative mismatch reached.
+double fit_exponential_quadratic(const std::vector<double>& q, const std::array<double, 3>& target,
+                                 std::vector<double>& g) {
+  const std::size_t n = q.size();
+  std::array<double, 3> theta = {0.0, 0.0, -0.5};
+  double gaussian_sum = 0.0;
+  for (double value : q) gaussian_sum += std::exp(-0.5 * value * value);
+  theta[0] = std::log(target[0] / gaussian_sum);
+  auto evaluate = [&](const std::array<double, 3>& at, std::array<double, 5>& moments) {
+    moments.fill(0.0);
+    for (std::size_t j = 0; j < n; ++j) {
+      const double value = std::exp(at[0] + at[1] * q[j] + at[2] * q[j] * q[j]);
+      g[j] = value;
+      double power = value;
+      for (double& moment : moments) {
+        moment += power;
+        power *= q[j];
+      }
+    }
+  };
+  auto dual = [&](const std::array<double, 3>& at, const std::array<double, 5>& moments) {
+    return moments[0] - at[0] * target[0] - at[1] * target[1] - at[2] * target[2];
+  };
+  std::array<double, 5> moments{};
+  evaluate(theta, moments);
+  double mismatch = 0.0;
+  int polishing = 0;
+  for (int iteration = 0; iteration < 200; ++iteration) {
+    const std::array<double, 3> gradient = {moments[0] - target[0], moments[1] - target[1],
+                                            moments[2] - target[2]};
+    mismatch = std::sqrt(gradient[0] * gradient[0] + gradient[1] * gradient[1] +
+                         gradient[2] * gradient[2]) / target[0];
+    if (mismatch < 1e-15) break;
+    // Below 1e-11 round-off decides; a few more Newton steps settle the last digits.
+    if (mismatch < 1e-11 && ++polishing > 3) break;
+    const std::array<double, 9> hessian = {moments[0], moments[1], moments[2],
+                                           moments[1], moments[2], moments[3],
+                                           moments[2], moments[3], moments[4]};
+    const auto step = solve3(hessian, {-gradient[0], -gradient[1], -gradient[2]});
+    const double slope = gradient[0] * step[0] + gradient[1] * step[1] + gradient[2] * step[2];
+    const double current = dual(theta, moments);
+    double length = 1.0;
+    std::array<double, 3> trial{};
+    std::array<double, 5> trial_moments{};
+    // Backtracking only far from the solution; near it the dual is flat to round-off.
+    for (int halving = 0; halving < 60; ++halving) {
+      for (int k = 0; k < 3; ++k) trial[k] = theta[k] + length * step[k];
+      evaluate(trial, trial_moments);
+      const double value = dual(trial, trial_moments);
+      if (mismatch < 1e-6 || (std::isfinite(value) && value <= current + 1e-4 * length * slope)) break;
+      length *= 0.5;
+    }
+    theta = trial;
+    moments = trial_moments;
+  }
+  evaluate(theta, moments);
+  return mismatch;
+}
+
+class MaxwellianRelaxation final : public CollisionOperator {
+ public:
+  explicit MaxwellianRelaxation(double relaxation_time) : relaxation_time_(relaxation_time) {}
+
+  void apply(const PhaseSpaceGrid& grid, double tau, std::span<double> f) const override {
+    require_step(tau);
+    const double decay = std::exp(-tau / relaxation_time_);
+    const std::size_t momenta = grid.momenta;
+    double worst = 0.0;
+    std::size_t worst_centre = 0;
+#pragma omp parallel if (grid.cells() >= parallel_cells / 8)
+    {
+      std::vector<double> q(momenta);
+      std::vector<double> g(momenta);
+#pragma omp for schedule(dynamic, 4)
+      for (std::size_t c = 0; c < grid.centres; ++c) {
+        const double mismatch = relax_row(grid, f.data() + c * momenta, decay, q, g);
+#pragma omp critical(phasespace_maxwellian)
+        if (mismatch > worst) {
+          worst = mismatch;
+          worst_centre = c;
+        }
+      }
+    }
+    if (worst > 1e-10) {
+      throw Error("relaxation: no local Maxwellian matches the moments of f at x0 = " +
+                  format_number(grid.x0(worst_centre)) + " (relative mismatch " +
+                  format_number(worst) + ")");
+    }
+  }
+  std::string name() const override { return "relaxation(local Maxwellian)"; }
+
+ private:
+  // Relaxes one row towards exp(a + b p + c p²) with the row's Σf, Σpf, Σp²f. Rows without
+  // positive density or spread (nothing to relax to) are left as they are. Works in
+  // q = (p - mean)/spread so the fit is well conditioned whatever the units.
+  static double relax_row(const PhaseSpaceGrid& grid, double* row, double decay,
+                          std::vector<double>& q, std::vector<double>& g) {
+    const std::size_t n = grid.momenta;
+    double density = 0.0;
+    double first = 0.0;
+    for (std::size_t j = 0; j < n; ++j) {
+      density += row[j];
+      first += grid.p(j) * row[j];
+    }
+    if (!(density > 0.0)) return 0.0;
+    const double mean = first / density;
+    double variance = 0.0;
+    for (std::size_t j = 0; j < n; ++j) variance += (grid.p(j) - mean) * (grid.p(j) - mean) * row[j];
+    variance /= density;
+    if (!(variance > 0.0)) return 0.0;
+    const double spread = std::sqrt(variance);
+    std::array<double, 3> target = {0.0, 0.0, 0.0};
+    for (std::size_t j = 0; j < n; ++j) {
+      q[j] = (grid.p(j) - mean) / spread;
+      target[0] += row[j];
+      target[1] += q[j] * row[j];
+      target[2] += q[j] * q[j] * row[j];
+    }
+    const double mismatch = fit_exponential_quadratic(q, target, g);
+    for (std::size_t j = 0; j < n; ++j) row[j] = kernels::relax(row[j], g[j], decay);
+    return mismatch;
+  }
+
+  double relaxation_time_;
+};
+
+// ---------------------------------------------------------------- impurity Fourier transforms
+
+void validate_shape(const ImpurityShape& shape) {
+  using Kind = ImpurityShape::Kind;
+  require(std::isfinite(shape.strength), "impurity.strength", format_number(shape.strength),
+          "a finite number");
+  if (shape.kind == Kind::gaussian) {
+    require(shape.width > 0.0, "impurity.width", format_number(shape.width),
+            "> 0 (the Gaussian's standard deviation a)");
+  }
+  if (shape.kind == Kind::expression) {
+    require(!shape.expression.empty(), "impurity.expression", "\"\"", "an expression of x");
+    require(shape.width > 0.0, "impurity.width", format_number(shape.width),
+            "> 0 (V(x) is integrated over |x| <= width)");
+  }
+}
+
+// Gauss–Legendre nodes and weights on [-1, 1] (Newton on P_n from Chebyshev guesses).
+struct GaussLegendre {
+  std::vector<double> nodes;
+  std::vector<double> weights;
+};
+const GaussLegendre& gauss_legendre16() {
+  static const GaussLegendre rule = [] {
+    const int n = 16;
+    GaussLegendre result;
+    for (int i = 0; i < n; ++i) {
+      double x = std::cos(std::numbers::pi * (i + 0.75) / (n + 0.5));
+      double derivative = 1.0;
+      for (int iteration = 0; iteration < 100; ++iteration) {
+        double p0 = 1.0;
+        double p1 = x;
+        for (int k = 2; k <= n; ++k) {
+          const double p2 = ((2.0 * k - 1.0) * x * p1 - (k - 1.0) * p0) / k;
+          p0 = p1;
+          p1 = p2;
+        }
+        derivative = n * (x * p1 - p0) / (x * x - 1.0);
+        const double step = p1 / derivative;
+        x -= step;
+        if (std::fabs(step) < 1e-16) break;
+      }
+      result.nodes.push_back(x);
+      result.weights.push_back(2.0 / ((1.0 - x * x) * derivative * derivative));
+    }
+    return result;
+  }();
+  return rule;
+}
+
+// (∫V cos(qx/ħ) dx, ∫V sin(qx/ħ) dx) over |x| <= width, composite 16-point Gauss–Legendre
+// with panels no longer than a quarter of the oscillation period.
+std::array<double, 2> expression_fourier(const ImpurityShape& shape, double q, double hbar) {
+  const Expression potential(shape.expression, {"x"}, {}, "impurity.expression");
+  const double half_periods = 2.0 * shape.width * std::fabs(q) / (std::numbers::pi * hbar);
+  const std::size_t panels = 32 + static_cast<std::size_t>(std::ceil(2.0 * half_periods));
+  const double panel = 2.0 * shape.width / static_cast<double>(panels);
+  const auto& rule = gauss_legendre16();
+  double cosine = 0.0;
+  double sine = 0.0;
+  for (std::size_t i = 0; i < panels; ++i) {
+    const double middle = -shape.width + (static_cast<double>(i) + 0.5) * panel;
+    for (std::size_t k = 0; k < rule.nodes.size(); ++k) {
+      const double x = middle + 0.5 * panel * rule.nodes[k];
+      const double weight = 0.5 * panel * rule.weights[k] * potential(x);
+      cosine += weight * std::cos(q * x / hbar);
+      sine += weight * std::sin(q * x / hbar);
+    }
+  }
+  return {cosine, sine};
+}
+
+// |Ṽ(q)|², which is what the golden rule needs (Ṽ is complex for an odd part of V).
+double fourier_squared(const ImpurityShape& shape, double q, double hbar) {
+  if (shape.kind != ImpurityShape::Kind::expression) {
+    const double value = impurity_fourier(shape, q, hbar);
+    return value * value;
+  }
+  const auto parts = expression_fourier(shape, q, hbar);
+  return parts[0] * parts[0] + parts[1] * parts[1];
+}
+
+// ---------------------------------------------------------------- back-scattering
+
+class Backscattering final : public CollisionOperator {
+ public:
+  Backscattering(const ImpurityShape& shape, double density, double mass, double hbar)
+      : shape_(shape), density_(density), mass_(mass), hbar_(hbar) {}
+
+  void apply(const PhaseSpaceGrid& grid, double tau, std::span<double> f) const override {
+    require_step(tau);
+    require(grid.momentum_symmetric(), "phase_space momenta",
+            "k_first = " + std::to_string(grid.k_first) + ", " + std::to_string(grid.momenta) +
+                " momenta",
+            "a momentum-symmetric grid (p_j = -p_{P-1-j}, e.g. set p_cut) for back-scattering");
+    const std::vector<double>& rates = rates_on(grid);
+    const std::size_t momenta = grid.momenta;
+    std::vector<double> decay(momenta / 2);
+    for (std::size_t j = 0; j < decay.size(); ++j) decay[j] = std::exp(-2.0 * rates[j] * tau);
+#pragma omp parallel for schedule(static) if (grid.cells() >= parallel_cells)
+    for (std::size_t c = 0; c < grid.centres; ++c) {
+      double* row = f.data() + c * momenta;
+      for (std::size_t j = 0; j < decay.size(); ++j) {
+        kernels::backscatter_pair(row[j], row[momenta - 1 - j], decay[j]);
+      }
+    }
+  }
+  std::string name() const override { return "backscattering"; }
+
+ private:
+  // W(p_j) for j < momenta/2 (the p = 0 cell of an odd grid is its own mirror).
+  const std::vector<double>& rates_on(const PhaseSpaceGrid& grid) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cached_ && same_grid(grid, cached_grid_)) return rates_;
+    rates_.resize(grid.momenta / 2);
+    for (std::size_t j = 0; j < rates_.size(); ++j) {
+      rates_[j] = backscattering_rate(shape_, density_, mass_, hbar_, grid.p(j));
+    }
+    cached_grid_ = grid;
+    cached_ = true;
+    return rates_;
+  }
+
+  ImpurityShape shape_;
+  double density_;
+  double mass_;
+  double hbar_;
+  mutable std::mutex mutex_;
+  mutable std::vector<double> rates_;
+  mutable PhaseSpaceGrid cached_grid_;
+  mutable bool cached_ = false;
+};
+
+// ---------------------------------------------------------------- rate matrix
+
+using Matrix = std::vector<double>;  // square, row-major
+
+Matrix multiply(const Matrix& a, const Matrix& b, std::size_t n) {
+  Matrix product(n * n, 0.0);
+#pragma omp parallel for schedule(static) if (n >= 64)
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t k = 0; k < n; ++k) {
+      const double a_ik = a[i * n + k];
+      if (a_ik == 0.0) continue;
+      for (std::size_t j = 0; j < n; ++j) product[i * n + j] += a_ik * b[k * n + j];
+    }
+  }
+  return product;
+}
+
+// exp(G τ) for a generator G (off-diagonal >= 0, columns summing to zero) by uniformisation:
+// with λ >= max|G_kk| and S = I + G/λ (non-negative, column-stochastic),
+// exp(Gh) = e^{-λh} Σ_k (λh)^k S^k / k!. All terms are non-negative, so there is no
+// cancellation; h = τ/2^s with λh <= 1/2 needs 18 terms (< 1e-20), then s squarings.
+Matrix generator_exponential(const Matrix& generator, std::size_t n, double tau) {
+  double rate = 0.0;
+  for (std::size_t k = 0; k < n; ++k) rate = std::max(rate, -generator[k * n + k]);
+  Matrix identity(n * n, 0.0);
+  for (std::size_t k = 0; k < n; ++k) identity[k * n + k] = 1.0;
+  if (rate * tau == 0.0) return identity;
+  int squarings = 0;
+  double h = tau;
+  while (rate * h > 0.5) {
+    h *= 0.5;
+    ++squarings;
+  }
+  Matrix stochastic = identity;
+  for (std::size_t i = 0; i < n * n; ++i) stochastic[i] += generator[i] / rate;
+  const double x = rate * h;
+  // Horner: Σ_{k<=K} x^k S^k/k! = I + (x/1) S (I + (x/2) S (I + ... (x/K) S)).
+  const int terms = 18;
+  Matrix sum = identity;
+  for (int k = terms; k >= 1; --k) {
+    Matrix next = multiply(stochastic, sum, n);
+    for (std::size_t i = 0; i < n * n; ++i) next[i] = identity[i] + next[i] * (x / k);
+    sum = std::move(next);
+  }
+  const double scale = std::exp(-x);
+  for (double& value : sum) value *= scale;
+  for (int s = 0; s < squarings; ++s) sum = multiply(sum, sum, n);
+  return sum;
+}
+
+class RateMatrix final : public CollisionOperator {
+ public:
+  explicit RateMatrix(Matrix generator, std::size_t size)
+      : generator_(std::move(generator)), size_(size) {}
+
+  void apply(const PhaseSpaceGrid& grid, double tau, std::span<double> f) const override {
+    require_step(tau);
+    require(grid.momenta == size_, "collisions.rate_matrix",
+            std::to_string(size_) + " x " + std::to_string(size_),
+            "one row and column per momentum cell (" + std::to_string(grid.momenta) + ")");
+    const Matrix& propagator = exponential(tau);
+    const std::size_t n = size_;
+#pragma omp parallel if (grid.cells() * n >= parallel_cells * 8)
+    {
+      std::vector<double> result(n);
+#pragma omp for schedule(static)
+      for (std::size_t c = 0; c < grid.centres; ++c) {
+        double* row = f.data() + c * n;
+        for (std::size_t k = 0; k < n; ++k) {
+          const double* weights = propagator.data() + k * n;
+          double sum = 0.0;
+          for (std::size_t l = 0; l < n; ++l) sum += weights[l] * row[l];
+          result[k] = sum;
+        }
+        std::copy(result.begin(), result.end(), row);
+      }
+    }
+  }
+  std::string name() const override { return "rate_matrix"; }
+
+ private:
+  const Matrix& exponential(double tau) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = cache_.find(tau);
+    if (found == cache_.end()) {
+      found = cache_.emplace(tau, generator_exponential(generator_, size_, tau)).first;
+    }
+    return found->second;
+  }
+
+  Matrix generator_;
+  std::size_t size_;
+  mutable std::mutex mutex_;
+  mutable std::map<double, Matrix> cache_;
+};
+
+}  // namespace
+
+std::shared_ptr<const CollisionOperator> make_relaxation(double relaxation_time, double mass,
+                                                         std::optional<std::string> equilibrium) {
+  require(relaxation_time > 0.0 && std::isfinite(relaxation_time), "collisions.relaxation_time",
+          format_number(relaxation_time), "a finite number > 0");
+  require(mass > 0.0 && std::isfinite(mass), "system.mass", format_number(mass),
+          "a finite number > 0");
+  if (equilibrium) return std::make_shared<GivenRelaxation>(relaxation_time, *equilibrium);
+  return std::make_shared<MaxwellianRelaxation>(relaxation_time);
+}
+
+double impurity_fourier(const ImpurityShape& shape, double q, double hbar) {
+  validate_shape(shape);
+  require(hbar > 0.0, "hbar", format_number(hbar), "> 0");
+  switch (shape.kind) {
+    case ImpurityShape::Kind::delta: return shape.strength;
+    case ImpurityShape::Kind::gaussian:
+      return kernels::gaussian_impurity_fourier(shape.strength, shape.width, q, hbar);
+    case ImpurityShape::Kind::expression: return expression_fourier(shape, q, hbar)[0];
+  }
+  return 0.0;
+}
+
+double backscattering_rate(const ImpurityShape& shape, double density, double mass, double hbar,
+                           double p) {
+  validate_shape(shape);
+  require(hbar > 0.0, "hbar", format_number(hbar), "> 0");
+  return kernels::backscattering_rate_from(fourier_squared(shape, 2.0 * p, hbar), density, mass,
+                                           hbar, p);
+}
+
+std::shared_ptr<const CollisionOperator> make_backscattering(const ImpurityShape& shape,
+                                                             double density, double mass,
+                                                             double hbar) {
+  validate_shape(shape);
+  require(density >= 0.0 && std::isfinite(density), "impurity.density", format_number(density),
+          "a finite number >= 0");
+  require(mass > 0.0 && std::isfinite(mass), "system.mass", format_number(mass),
+          "a finite number > 0");
+  require(hbar > 0.0 && std::isfinite(hbar), "hbar", format_number(hbar), "a finite number > 0");
+  return std::make_shared<Backscattering>(shape, density, mass, hbar);
+}
+
+std::shared_ptr<const CollisionOperator> make_rate_matrix(std::vector<std::vector<double>> generator) {
+  const std::size_t n = generator.size();
+  require(n >= 1, "collisions.rate_matrix", "empty", "a square matrix, one row per momentum cell");
+  Matrix flat(n * n);
+  for (std::size_t k = 0; k < n; ++k) {
+    require(generator[k].size() == n, "collisions.rate_matrix[" + std::to_string(k) + "]",
+            std::to_string(generator[k].size()) + " entries",
+            std::to_string(n) + " entries (a square matrix)");
+    for (std::size_t l = 0; l < n; ++l) {
+      const double value = generator[k][l];
+      require(std::isfinite(value) && (k == l || value >= 0.0),
+              "collisions.rate_matrix[" + std::to_string(k) + "][" + std::to_string(l) + "]",
+              format_number(value), "finite, and >= 0 off the diagonal (a rate)");
+      flat[k * n + l] = value;
+    }
+  }
+  // Columns must sum to zero (mass conservation); the diagonal is then reset to minus the
+  // off-diagonal column sum so it holds to round-off.
+  for (std::size_t l = 0; l < n; ++l) {
+    double outflow = 0.0;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (k != l) outflow += flat[k * n + l];
+    }
+    const double column_sum = outflow + flat[l * n + l];
+    require(std::fabs(column_sum) <= 1e-10 * std::max(outflow, 1e-300) || column_sum == 0.0,
+            "collisions.rate_matrix column " + std::to_string(l), "sum " + format_number(column_sum),
+            "columns summing to zero (G[l][l] = -sum of the other rates out of l)");
+    flat[l * n + l] = -outflow;
+  }
+  return std::make_shared<RateMatrix>(std::move(flat), n);
+}
+
+std::vector<std::vector<double>> golden_rule_generator(const PhaseSpaceGrid& grid,
+                                                       const ImpurityShape& shape, double density,
+                                                       double mass) {
+  validate_shape(shape);
+  require(density >= 0.0 && std::isfinite(density), "impurity.density", format_number(density),
+          "a finite number >= 0");
+  require(mass > 0.0 && std::isfinite(mass), "system.mass", format_number(mass),
+          "a finite number > 0");
+  require(grid.momenta >= 1 && grid.dp > 0.0 && grid.hbar > 0.0, "phase_space grid",
+          std::to_string(grid.momenta) + " momenta", "momenta >= 1, dp > 0, hbar > 0");
+  const std::size_t n = grid.momenta;
+  const double hbar = grid.hbar;
+  std::vector<std::vector<double>> generator(n, std::vector<double>(n, 0.0));
+  // δ(E_k - E_l) = (m/|p_l|) [δ(p_k - p_l) + δ(p_k + p_l)]; the forward root changes nothing.
+  // The back-scattering root -p_l is spread over the two cells around it by linear weights
+  // (a hat one cell wide), so Σ_k G[k][l] = W(p_l) exactly on any grid.
+  for (std::size_t l = 0; l < n; ++l) {
+    const double p = grid.p(l);
+    if (p == 0.0) continue;
+    const double position = -p / grid.dp - static_cast<double>(grid.k_first);
+    const double lower = std::floor(position);
+    const double upper_weight = position - lower;
+    const std::array<std::pair<double, double>, 2> targets = {
+        std::pair{lower, 1.0 - upper_weight}, std::pair{lower + 1.0, upper_weight}};
+    for (const auto& [index, weight] : targets) {
+      if (weight == 0.0 || index < 0.0 || index >= static_cast<double>(n)) continue;
+      const auto k = static_cast<std::size_t>(index);
+      if (k == l) continue;
+      const double transfer = grid.p(k) - p;
+      generator[k][l] += weight * kernels::backscattering_rate_from(
+                                      fourier_squared(shape, transfer, hbar), density, mass, hbar, p);
+    }
+  }
+  for (std::size_t l = 0; l < n; ++l) {
+    double outflow = 0.0;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (k != l) outflow += generator[k][l];
+    }
+    generator[l][l] = -outflow;
+  }
+  return generator;
+}
+
+}  // namespace phasespace

@@ -1,0 +1,264 @@
+// Shifts of lines by Lagrange, periodic cubic B-spline or spectral interpolation, and the names
+// of the interpolations. Every shift is constant along a line, so its weights are computed once
+// per line and the work is a gather into a haloed buffer followed by a short stencil.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numbers>
+
+#include "fftw_setup.hpp"
+#include "line_shift.hpp"
+#include "phasespace/errors.hpp"
+#include "phasespace/kernels/interpolation.hpp"
+#include "phasespace/kernels/lagrange.hpp"
+
+namespace phasespace {
+
+namespace {
+
+const char* const interpolation_names = "lagrange3, lagrange5, lagrange7, lagrange9, spline or spectral";
+
+long wrap(long index, long length) {
+  const long r = index % length;
+  return r < 0 ? r + length : r;
+}
+
+// out[q] = line[start + q] for q < count, periodic or zero beyond the line.
+void gather(const double* line, long length, long start, long count, bool zero_outside,
+            double* out) {
+  if (zero_outside) {
+    std::fill(out, out + count, 0.0);
+    const long lower = std::max(start, 0L);
+    const long upper = std::min(start + count, length);
+    if (lower < upper) std::memcpy(out + (lower - start), line + lower, (upper - lower) * sizeof(double));
+    return;
+  }
+  long source = wrap(start, length);
+  long copied = 0;
+  while (copied < count) {
+    const long chunk = std::min(count - copied, length - source);
+    std::memcpy(out + copied, line + source, chunk * sizeof(double));
+    copied += chunk;
+    source = 0;
+  }
+}
+
+// Points fixed at compile time so the stencil unrolls and the loop over i vectorises.
+template <int Points>
+void apply_stencil(const double* extended, const double* weights, double* out, std::size_t length) {
+  for (std::size_t i = 0; i < length; ++i) {
+    double sum = 0.0;
+    for (int m = 0; m < Points; ++m) sum += weights[m] * extended[i + m];
+    out[i] = sum;
+  }
+}
+
+void apply_stencil(int points, const double* extended, const double* weights, double* out,
+                   std::size_t length) {
+  switch (points) {
+    case 4: return apply_stencil<4>(extended, weights, out, length);
+    case 6: return apply_stencil<6>(extended, weights, out, length);
+    case 8: return apply_stencil<8>(extended, weights, out, length);
+    default: return apply_stencil<10>(extended, weights, out, length);
+  }
+}
+
+// B-spline coefficients c of a periodic line: (c[i-1] + 4c[i] + c[i+1])/6 = f[i], by the
+// causal/anti-causal recursive filter with the pole z (Unser), initialised by the periodic sums.
+void periodic_spline_coefficients(const double* f, std::size_t length, double* c) {
+  const double z = kernels::bspline_pole;
+  const std::size_t terms = std::min<std::size_t>(length, 48);  // |z|^48 < 1e-27
+  const double wrap_factor = 1.0 / (1.0 - std::pow(z, static_cast<double>(length)));
+  double power = 1.0;
+  double causal_start = 0.0;
+  for (std::size_t j = 0; j < terms; ++j) {
+    causal_start += power * f[(length - j) % length];
+    power *= z;
+  }
+  c[0] = causal_start * wrap_factor;
+  for (std::size_t k = 1; k < length; ++k) c[k] = f[k] + z * c[k - 1];
+  power = 1.0;
+  double anticausal_end = 0.0;
+  for (std::size_t j = 0; j < terms; ++j) {
+    anticausal_end += power * c[(length - 1 + j) % length];
+    power *= z;
+  }
+  c[length - 1] = anticausal_end * wrap_factor;
+  for (std::size_t k = length - 1; k-- > 0;) c[k] = c[k] + z * c[k + 1];
+  for (std::size_t k = 0; k < length; ++k) c[k] *= -6.0 * z;
+}
+
+// The same for a line that is zero beyond its ends (the interpolant on the infinite line);
+// outside, the coefficients continue as c[0]·z^{-q} (q < 0) and c[n-1]·z^{q-n+1} (q >= n).
+void bounded_spline_coefficients(const double* f, std::size_t length, double* c) {
+  const double z = kernels::bspline_pole;
+  c[0] = f[0];
+  for (std::size_t k = 1; k < length; ++k) c[k] = f[k] + z * c[k - 1];
+  c[length - 1] /= 1.0 - z * z;
+  for (std::size_t k = length - 1; k-- > 0;) c[k] = c[k] + z * c[k + 1];
+  for (std::size_t k = 0; k < length; ++k) c[k] *= -6.0 * z;
+}
+
+double bounded_coefficient(const double* c, long length, long q) {
+  if (q >= 0 && q < length) return c[q];
+  const long distance = q < 0 ? -q : q - length + 1;
+  if (distance > 64) return 0.0;  // |z|^64 < 1e-36
+  return (q < 0 ? c[0] : c[length - 1]) * std::pow(kernels::bspline_pole, static_cast<double>(distance));
+}
+
+}  // namespace
+
+Interpolation parse_interpolation(const std::string& name, const std::string& field) {
+  if (name == "spline") return {InterpolationKind::spline, 3};
+  if (name == "spectral") return {InterpolationKind::spectral, 0};
+  const std::string prefix = "lagrange";
+  if (name.size() == prefix.size() + 1 && name.compare(0, prefix.size(), prefix) == 0) {
+    const char digit = name.back();
+    if (digit == '3' || digit == '5' || digit == '7' || digit == '9') {
+      return {InterpolationKind::lagrange, digit - '0'};
+    }
+  }
+  require(false, field, name, interpolation_names);
+  return {};
+}
+
+std::string to_string(const Interpolation& interpolation) {
+  switch (interpolation.kind) {
+    case InterpolationKind::lagrange: return "lagrange" + std::to_string(interpolation.order);
+    case InterpolationKind::spline: return "spline";
+    case InterpolationKind::spectral: return "spectral";
+  }
+  return "unknown";
+}
+
+MomentumBoundary parse_momentum_boundary(const std::string& name, const std::string& field) {
+  if (name == "periodic") return MomentumBoundary::periodic;
+  if (name == "zero") return MomentumBoundary::zero;
+  require(false, field, name, "periodic or zero");
+  return MomentumBoundary::periodic;
+}
+
+void shift_line(const Interpolation& interpolation, std::span<const double> in,
+                std::span<double> out, double shift, bool zero_outside) {
+  require(in.size() == out.size(), "shift_line.out", std::to_string(out.size()) + " values",
+          "as many values as the input (" + std::to_string(in.size()) + ")");
+  if (in.empty()) return;
+  detail::LineShifter shifter(interpolation, in.size(), zero_outside);
+  auto scratch = shifter.make_scratch();
+  shifter.shift(in.data(), out.data(), shift, scratch);
+}
+
+namespace detail {
+
+void validate_interpolation(const Interpolation& interpolation, const std::string& field) {
+  if (interpolation.kind != InterpolationKind::lagrange) return;
+  const int order = interpolation.order;
+  require(order >= 3 && order <= 9 && order % 2 == 1, field, "lagrange" + std::to_string(order),
+          interpolation_names);
+}
+
+LineShifter::LineShifter(const Interpolation& interpolation, std::size_t length, bool zero_outside)
+    : interpolation_(interpolation), length_(length), zero_outside_(zero_outside) {
+  validate_interpolation(interpolation, "classical.interpolation");
+  require(length >= 1, "line length", std::to_string(length), "at least 1");
+  if (interpolation.kind != InterpolationKind::spectral) return;
+  // Zero outside: pad to twice the length so whatever leaves the line lands in the padding.
+  fft_length_ = zero_outside ? 2 * length : length;
+  Scratch scratch = make_scratch();
+  const int n = static_cast<int>(fft_length_);
+  const auto lock = fftw_planner_lock();
+  // Line shifts run inside OpenMP loops, one line per thread: single-threaded plans.
+  fftw_plan_with_nthreads(1);
+  auto* spectrum = reinterpret_cast<fftw_complex*>(scratch.spectrum.data());
+  forward_ = fftw_plan_dft_r2c_1d(n, scratch.real.data(), spectrum, FFTW_ESTIMATE);
+  backward_ = fftw_plan_dft_c2r_1d(n, spectrum, scratch.real.data(), FFTW_ESTIMATE);
+  if (forward_ == nullptr || backward_ == nullptr) throw Error("FFTW could not plan a line shift");
+}
+
+LineShifter::~LineShifter() {
+  if (forward_ == nullptr && backward_ == nullptr) return;
+  const auto lock = fftw_planner_lock();
+  if (forward_ != nullptr) fftw_destroy_plan(forward_);
+  if (backward_ != nullptr) fftw_destroy_plan(backward_);
+}
+
+LineShifter::Scratch LineShifter::make_scratch() const {
+  Scratch scratch;
+  scratch.extended.resize(length_ + kernels::max_lagrange_points);
+  if (interpolation_.kind == InterpolationKind::spline) scratch.coefficients.resize(length_);
+  if (interpolation_.kind == InterpolationKind::spectral) {
+    scratch.real.resize(fft_length_);
+    scratch.spectrum.resize(fft_length_ / 2 + 1);
+  }
+  return scratch;
+}
+
+void LineShifter::shift(const double* in, double* out, double shift, Scratch& scratch) const {
+  switch (interpolation_.kind) {
+    case InterpolationKind::lagrange: return shift_lagrange(in, out, shift, scratch);
+    case InterpolationKind::spline: return shift_spline(in, out, shift, scratch);
+    case InterpolationKind::spectral: return shift_spectral(in, out, shift, scratch);
+  }
+}
+
+void LineShifter::shift_lagrange(const double* in, double* out, double shift,
+                                 Scratch& scratch) const {
+  const int points = interpolation_.order + 1;
+  const auto split = kernels::split_shift(shift);
+  double weights[kernels::max_lagrange_points];
+  kernels::lagrange_weights(points, split.fraction, weights);
+  const long length = static_cast<long>(length_);
+  const long start = split.offset + kernels::stencil_first(points);
+  gather(in, length, start, length + points - 1, zero_outside_, scratch.extended.data());
+  apply_stencil(points, scratch.extended.data(), weights, out, length_);
+}
+
+void LineShifter::shift_spline(const double* in, double* out, double shift, Scratch& scratch) const {
+  double* c = scratch.coefficients.data();
+  const long length = static_cast<long>(length_);
+  const auto split = kernels::split_shift(shift);
+  const long start = split.offset - 1;  // weights act on coefficients i0 - 1 .. i0 + 2
+  double* extended = scratch.extended.data();
+  if (zero_outside_) {
+    bounded_spline_coefficients(in, length_, c);
+    for (long q = 0; q < length + 3; ++q) extended[q] = bounded_coefficient(c, length, start + q);
+  } else {
+    periodic_spline_coefficients(in, length_, c);
+    gather(c, length, start, length + 3, false, extended);
+  }
+  double weights[4];
+  kernels::bspline_weights(split.fraction, weights);
+  apply_stencil<4>(extended, weights, out, length_);
+}
+
+void LineShifter::shift_spectral(const double* in, double* out, double shift,
+                                 Scratch& scratch) const {
+  const double length = static_cast<double>(length_);
+  if (zero_outside_ && std::fabs(shift) >= length) {
+    std::fill(out, out + length_, 0.0);
+    return;
+  }
+  // Periodic: the result depends on the shift modulo the length; reducing keeps phases exact.
+  if (!zero_outside_) shift -= length * std::round(shift / length);
+  std::copy(in, in + length_, scratch.real.begin());
+  std::fill(scratch.real.begin() + static_cast<long>(length_), scratch.real.end(), 0.0);
+  auto* spectrum = reinterpret_cast<fftw_complex*>(scratch.spectrum.data());
+  fftw_execute_dft_r2c(forward_, scratch.real.data(), spectrum);
+  const std::size_t modes = fft_length_ / 2 + 1;
+  const double n = static_cast<double>(fft_length_);
+  const double angle_step = -2.0 * std::numbers::pi * shift / n;
+  const bool has_nyquist = fft_length_ % 2 == 0;
+  const std::size_t complex_modes = has_nyquist ? modes - 1 : modes;
+  for (std::size_t k = 1; k < complex_modes; ++k) {
+    scratch.spectrum[k] *= std::polar(1.0, angle_step * static_cast<double>(k));
+  }
+  // The Nyquist mode of an even length must stay real: the symmetric choice cos(π·shift).
+  if (has_nyquist) {
+    scratch.spectrum[modes - 1] = scratch.spectrum[modes - 1].real() * std::cos(std::numbers::pi * shift);
+  }
+  fftw_execute_dft_c2r(backward_, spectrum, scratch.real.data());
+  for (std::size_t i = 0; i < length_; ++i) out[i] = scratch.real[i] / n;
+}
+
+}  // namespace detail
+}  // namespace phasespace
