@@ -1,8 +1,8 @@
 // CUDA stages of phasespace-bench: each stage timed with CUDA events (warm-up, median of
 // --repeat) next to its floor measured in the same run: the bare batched cuFFT of the same
 // shape for FFT stages, a device-to-device copy of the field for the Liouville sweeps.
-// Bytes follow the CPU rows (one read + one write of the field per step, or of the FFT batch
-// for the projection) so GB/s of the two backends compare directly.
+// Bytes follow the CPU rows (one read + one write of the field per step; ψ read and the
+// density written for the projection), so GB/s of the two backends compare directly.
 // Without the CUDA backend every stage reports that it is not compiled in.
 #include <cstddef>
 #include <random>
@@ -88,19 +88,22 @@ Row splitstep_rows(const Options& options) {
   return row;
 }
 
+// The CPU row's shape (benchmarks/cpu_projection.cpp): 2^20 points of one member onto 4096
+// centres × 1024 momenta, σ = 48 dx for fft_length 1024; small: 2^14 points, 256 × 256.
 template <class Real>
 Row projection_rows(const Options& options) {
   const bool small = options.size == "small";
   const std::size_t size = std::size_t{1} << log2_option(options, 20, 14);
-  const std::size_t centres = small ? 256 : 4096;
   const std::size_t fft_length = small ? 256 : 1024;
-  const std::size_t members = small ? 2 : 4;
+  const std::size_t centre_stride = small ? 64 : 256;
+  const std::size_t members = 1;
   const double hbar = 1e-3;
   const Grid grid = make_grid(-10.0, 10.0, size);
   // Gaussian window whose support (2·ceil(8.85σ/dx) + 1 points) fits the FFT length.
-  const Window window{WindowShape::gaussian, 0.1 * static_cast<double>(fft_length) * grid.dx()};
+  const Window window{WindowShape::gaussian,
+                      48.0 * grid.dx() * static_cast<double>(fft_length) / 1024.0};
   PhaseSpaceOptions ps_options;
-  ps_options.centre_stride = size / centres;
+  ps_options.centre_stride = centre_stride;
   ps_options.fft_length = fft_length;
   const PhaseSpaceGrid phase_space = make_phase_space_grid(grid, hbar, window, ps_options);
   cuda::DeviceEnsemble<Real> ensemble(random_ensemble(grid, members));
@@ -109,21 +112,22 @@ Row projection_rows(const Options& options) {
   const cuda::DeviceTiming time =
       cuda::time_events([&] { projector.project(ensemble, density); }, options.repeat);
   const cuda::DeviceTiming fft_time =
-      cuda::time_fft_forward<Real>(fft_length, centres * members, options.repeat);
+      cuda::time_fft_forward<Real>(fft_length, phase_space.centres * members, options.repeat);
 
   Row row;
   row.stage = "projection";
   row.backend = "cuda";
   row.precision = options.precision;
-  row.shape = std::to_string(size) + " points x " + std::to_string(members) + " members -> " +
-              std::to_string(centres) + " centres x " + std::to_string(phase_space.momenta) +
-              " momenta";
+  row.shape = std::to_string(size) + " pts -> " + std::to_string(phase_space.centres) + "x" +
+              std::to_string(phase_space.momenta);
   row.seconds = time.median;
   row.spread = time.spread;
-  row.floor = "cufft batched forward";
+  row.floor = "cufft batched forward " + std::to_string(phase_space.centres * members) + "x" +
+              std::to_string(fft_length);
   row.floor_seconds = fft_time.median;
-  // The FFT batch (members × centres rows of fft_length) read and written once.
-  row.bytes = 2.0 * 2.0 * sizeof(Real) * static_cast<double>(members * centres * fft_length);
+  // As the CPU row counts it: ψ read once, the density written once.
+  row.bytes = static_cast<double>(size * members * 2 * sizeof(Real) +
+                                  phase_space.cells() * sizeof(Real));
   row.device = cuda::device_name();
   return row;
 }
