@@ -87,7 +87,8 @@ void gather_rows(std::span<const complex> psi, std::size_t centre_stride,
     }
     const complex* centre_source = source + half;
     complex* tail = row + (fft_length - half);  // slots of m = -half..-1
-    for (std::size_t i = 0; i < half; ++i) tail[i] = weight[-static_cast<long>(half - i)] * source[i];
+    for (std::size_t i = 0; i < half; ++i)
+      tail[i] = weight[-static_cast<long>(half - i)] * source[i];
     for (std::size_t m = 0; m <= half; ++m) row[m] = weight[m] * centre_source[m];
     std::fill(row + half + 1, tail, complex(0.0, 0.0));
   }
@@ -98,7 +99,8 @@ template <bool overwrite>
 void accumulate_run(const complex* values, std::size_t count, double scale, double* out) {
   const double* parts = reinterpret_cast<const double*>(values);  // re, im interleaved
   for (std::size_t j = 0; j < count; ++j) {
-    const double power = scale * (parts[2 * j] * parts[2 * j] + parts[2 * j + 1] * parts[2 * j + 1]);
+    const double power =
+        scale * (parts[2 * j] * parts[2 * j] + parts[2 * j + 1] * parts[2 * j + 1]);
     out[j] = overwrite ? power : out[j] + power;
   }
 }
@@ -263,6 +265,18 @@ Projector::Projector(const Grid& grid, const Window& window, const PhaseSpaceGri
           "must be >= the window support " + to_text(impl_->samples.size()) + " points");
   require(phase_space.momenta >= 1 && phase_space.momenta <= length, "phase_space.momenta",
           to_text(phase_space.momenta), "must be between 1 and fft_length " + to_text(length));
+  // The projector computes at the FFT's own momenta and centres: the labels must be those.
+  const double dx = grid.dx();
+  const double expected_dp = 2.0 * pi * phase_space.hbar / (static_cast<double>(length) * dx);
+  require(phase_space.hbar > 0.0 && std::abs(phase_space.dp - expected_dp) <= 1e-12 * expected_dp,
+          "phase_space.dp", format_number(phase_space.dp),
+          "must be 2πħ/(fft_length·dx) = " + format_number(expected_dp) +
+              " (use make_phase_space_grid)");
+  const double expected_dx0 = static_cast<double>(phase_space.centre_stride) * dx;
+  require(std::abs(phase_space.x0_first - grid.x_min) <= 1e-12 * grid.length &&
+              std::abs(phase_space.dx0 - expected_dx0) <= 1e-12 * expected_dx0,
+          "phase_space.x0_first", format_number(phase_space.x0_first),
+          "centres must be x_min + c·centre_stride·dx (use make_phase_space_grid)");
 
   // Chunk: cache-sized, at least one chunk per thread, and all buffers within the budget.
   const std::size_t row_bytes = length * sizeof(complex);
@@ -282,10 +296,9 @@ Projector::Projector(const Grid& grid, const Window& window, const PhaseSpaceGri
   auto lock = detail::fftw_planner_lock();
   fftw_plan_with_nthreads(1);
   const int n = static_cast<int>(length);
-  impl_->plan = fftw_plan_many_dft(1, &n, static_cast<int>(impl_->centres_per_chunk),
-                                   as_fftw(impl_->buffers[0].data()), nullptr, 1, n,
-                                   as_fftw(impl_->buffers[0].data()), nullptr, 1, n,
-                                   FFTW_FORWARD, FFTW_MEASURE);
+  impl_->plan = fftw_plan_many_dft(
+      1, &n, static_cast<int>(impl_->centres_per_chunk), as_fftw(impl_->buffers[0].data()), nullptr,
+      1, n, as_fftw(impl_->buffers[0].data()), nullptr, 1, n, FFTW_FORWARD, FFTW_MEASURE);
   if (impl_->plan == nullptr) throw Error("FFTW could not plan the projection FFT");
 }
 
@@ -298,8 +311,8 @@ std::size_t Projector::memory_bytes() const {
 }
 
 void Projector::project(const Ensemble& ensemble, std::span<double> density) {
-  require(ensemble.grid.size == grid_.size && ensemble.grid.length == grid_.length,
-          "ensemble grid", to_text(ensemble.grid.size) + " points",
+  require(ensemble.grid.size == grid_.size && ensemble.grid.length == grid_.length, "ensemble grid",
+          to_text(ensemble.grid.size) + " points",
           "must be the projector's grid of " + to_text(grid_.size) + " points");
   require(density.size() == phase_space_.cells(), "density size", to_text(density.size()),
           "must be centres·momenta = " + to_text(phase_space_.cells()));

@@ -148,7 +148,8 @@ TEST(ProjectionWindow, SampledWindowsAreNormalised) {
   for (const Window& window : {gaussian, hann, box}) {
     const long half = static_cast<long>(window.support_half_points(dx));
     double sum = 0.0;
-    for (long m = -half; m <= half; ++m) sum += dx * std::pow(window.sample(sample_offset(m, dx), dx), 2);
+    for (long m = -half; m <= half; ++m)
+      sum += dx * std::pow(window.sample(sample_offset(m, dx), dx), 2);
     EXPECT_NEAR(sum, 1.0, 1e-13) << to_string(window.shape);
   }
 }
@@ -189,7 +190,7 @@ TEST(ProjectionWindow, WidthRule) {
 // The phase-space grid
 
 TEST(ProjectionGrid, DefaultsFollowTheWindow) {
-  const Grid grid{-8.0, 16.0, 2048};  // dx = 1/128
+  const Grid grid{-8.0, 16.0, 2048};                 // dx = 1/128
   const Window window{WindowShape::gaussian, 0.25};  // 32 points
   const PhaseSpaceGrid phase = make_phase_space_grid(grid, 0.05, window);
   const std::size_t support = 2 * window.support_half_points(grid.dx()) + 1;
@@ -291,8 +292,9 @@ TEST(Projection, MatchesTheDefinitionSummedDirectly) {
 }
 
 // Husimi of ψ = Gaussian(x0, p0, σ0) with a Gaussian window σ: a normalised Gaussian in (x0, p)
-// with variances σ0² + σ²/2 and ħ²/4σ0² + ħ²/2σ² (physics.md, closed forms). The discrete sum is
-// the trapezoid rule of a smooth rapidly decaying integrand: its error is aliasing, far below 1e-10.
+// with variances σ0² + σ²/2 and ħ²/4σ0² + ħ²/2σ² (physics.md, closed forms). The discrete sum
+// is the trapezoid rule of a smooth rapidly decaying integrand: its error is aliasing, which is
+// far below 1e-10 for these well-resolved packets.
 TEST(Projection, HusimiOfAGaussianPacketMatchesTheClosedForm) {
   struct Case {
     double x0, p0, sigma0, hbar, sigma;
@@ -308,8 +310,8 @@ TEST(Projection, HusimiOfAGaussianPacketMatchesTheClosedForm) {
     const auto density =
         project(grid, window, phase, pure(grid, packet(grid, c.hbar, c.x0, c.p0, c.sigma0)));
     const double variance_x = c.sigma0 * c.sigma0 + 0.5 * c.sigma * c.sigma;
-    const double variance_p = c.hbar * c.hbar * (0.25 / (c.sigma0 * c.sigma0) +
-                                                 0.5 / (c.sigma * c.sigma));
+    const double variance_p =
+        c.hbar * c.hbar * (0.25 / (c.sigma0 * c.sigma0) + 0.5 / (c.sigma * c.sigma));
     const double peak = 1.0 / (2.0 * pi * std::sqrt(variance_x * variance_p));
     double worst = 0.0;
     for (std::size_t i = 0; i < phase.centres; ++i) {
@@ -469,9 +471,9 @@ TEST(Projection, GaussianMassFollowsPoissonSummation) {
 TEST(Projection, EnsembleIsTheWeightedSumOfItsMembers) {
   const Grid grid{-4.0, 8.0, 768};
   const double hbar = 0.04;
-  const std::vector<std::vector<complex>> members = {
-      packet(grid, hbar, -1.0, 0.5, 0.3), packet(grid, hbar, 0.5, -1.0, 0.2),
-      generic_state(grid, hbar)};
+  const std::vector<std::vector<complex>> members = {packet(grid, hbar, -1.0, 0.5, 0.3),
+                                                     packet(grid, hbar, 0.5, -1.0, 0.2),
+                                                     generic_state(grid, hbar)};
   const std::vector<double> weights = {0.5, 0.2, 0.3};
   const Window window{WindowShape::hann, 0.4};
   const PhaseSpaceGrid phase = make_phase_space_grid(grid, hbar, window);
@@ -479,7 +481,8 @@ TEST(Projection, EnsembleIsTheWeightedSumOfItsMembers) {
   std::vector<double> summed(phase.cells(), 0.0);
   for (std::size_t k = 0; k < members.size(); ++k) {
     const auto alone = project(grid, window, phase, pure(grid, members[k]));
-    for (std::size_t cell = 0; cell < summed.size(); ++cell) summed[cell] += weights[k] * alone[cell];
+    for (std::size_t cell = 0; cell < summed.size(); ++cell)
+      summed[cell] += weights[k] * alone[cell];
   }
   const double peak = max_abs(summed);
   for (std::size_t cell = 0; cell < summed.size(); ++cell) {
@@ -488,14 +491,15 @@ TEST(Projection, EnsembleIsTheWeightedSumOfItsMembers) {
 }
 
 // The chunking is invisible: a budget of one FFT row gives the same density, memory_bytes()
-// stays within the budget, and a budget below one row is refused.
+// stays within the budget, and a budget below one row is refused, as are a density of the wrong
+// size and a phase-space grid whose labels are not the FFT's.
 TEST(Projection, MemoryBudgetChunksTheBatch) {
   const Grid grid{-4.0, 8.0, 1024};
   const double hbar = 0.04;
   const Window window{WindowShape::gaussian, 0.1};
   const PhaseSpaceGrid phase = make_phase_space_grid(grid, hbar, window);
-  const Ensemble ensemble = ensemble_of(
-      grid, {generic_state(grid, hbar), packet(grid, hbar, 1.0, 1.0, 0.5)}, {0.6, 0.4});
+  const Ensemble ensemble =
+      ensemble_of(grid, {generic_state(grid, hbar), packet(grid, hbar, 1.0, 1.0, 0.5)}, {0.6, 0.4});
   const std::size_t row_bytes = phase.fft_length * sizeof(complex);
   Projector roomy(grid, window, phase);
   Projector tight(grid, window, phase, row_bytes);
@@ -517,6 +521,10 @@ TEST(Projection, MemoryBudgetChunksTheBatch) {
     roomy.project(ensemble, short_density);
   });
   EXPECT_NE(wrong_size.find("density size"), std::string::npos) << wrong_size;
+  PhaseSpaceGrid mislabelled = phase;
+  mislabelled.dp *= 2.0;
+  const std::string labels = error_message([&] { Projector refused(grid, window, mislabelled); });
+  EXPECT_NE(labels.find("phase_space.dp"), std::string::npos) << labels;
 }
 
 // Cat state in momentum: ψ ∝ φ(x; 0, +p1) + φ(x; 0, -p1). Both packets sit at the same place, so
@@ -543,7 +551,8 @@ TEST(Projection, CatStateInterferenceIsSuppressedAsTheTheorySays) {
   options.centre_stride = 4;
   const PhaseSpaceGrid phase = make_phase_space_grid(grid, hbar, window, options);
   const auto coherent = project(grid, window, phase, pure(grid, cat));
-  const auto incoherent = project(grid, window, phase, ensemble_of(grid, {plus, minus}, {1.0, 1.0}));
+  const auto incoherent =
+      project(grid, window, phase, ensemble_of(grid, {plus, minus}, {1.0, 1.0}));
   const double variance_x = sigma0 * sigma0 + 0.5 * window.width * window.width;
   const double variance_p = hbar * hbar * (0.25 / (sigma0 * sigma0) + 0.5 / pow(window.width, 2));
   const double peak = 1.0 / (2.0 * pi * std::sqrt(variance_x * variance_p));
@@ -561,12 +570,14 @@ TEST(Projection, CatStateInterferenceIsSuppressedAsTheTheorySays) {
   const auto density = position_density(pure(grid, cat));
   const auto direct = position_density(ensemble_of(grid, {plus, minus}, {1.0 / norm, 1.0 / norm}));
   double fringe = 0.0;
-  for (std::size_t n = 0; n < grid.size; ++n) fringe = std::max(fringe, std::abs(density[n] - direct[n]));
+  for (std::size_t n = 0; n < grid.size; ++n)
+    fringe = std::max(fringe, std::abs(density[n] - direct[n]));
   EXPECT_GT(fringe, 0.95 * max_abs(direct));
 }
 
 // ∫ρ dp equals |ψ|² smoothed by |w|² exactly (Parseval over all fft_length momenta); ∫(p/m)ρ dp
-// equals the smoothed current to spectral accuracy (continuum identity: Im∫(wψ)*(wψ)' = ∫w² Im ψ*ψ').
+// equals the smoothed current to spectral accuracy (continuum identity: Im∫(wψ)*(wψ)' = ∫w² Im
+// ψ*ψ').
 TEST(Projection, MarginalsMatchTheSmoothedObservables) {
   const Grid grid{-5.0, 10.0, 1200};
   const double hbar = 0.05;
