@@ -40,11 +40,15 @@ const char* cufft_result_name(cufftResult status) {
 }  // namespace
 
 void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line) {
+  // Clear a non-sticky error (e.g. a failed cudaMalloc) from the runtime's last-error slot, or
+  // the next launch check would report it again.
+  cudaGetLastError();
   throw CudaError(std::string(call) + " failed: " + cudaGetErrorName(status) + " (" +
                   cudaGetErrorString(status) + ") at " + location(file, line));
 }
 
 void throw_cufft_error(cufftResult status, const char* call, const char* file, int line) {
+  cudaGetLastError();  // as above, for CUDA errors cuFFT met internally
   throw CufftError(std::string(call) + " failed: " + cufft_result_name(status) + " (" +
                    std::to_string(static_cast<int>(status)) + ") at " + location(file, line));
 }

@@ -251,7 +251,10 @@ void LiouvilleSolver<Real>::advance(DeviceDensity<Real>& f, double t_start, std:
   require(f.cells() == s.grid.cells(), "f", std::to_string(f.cells()) + " values",
           std::to_string(s.grid.cells()) + " (centres x momenta)");
   if (steps == 0) return;
-  if (s.scratch.size() != f.cells()) s.scratch = DeviceBuffer<Real>(f.cells());
+  if (s.scratch.size() != f.cells()) {
+    s.scratch = DeviceBuffer<Real>(f.cells());
+    s.scratch.poison();  // a cell a sweep forgot to write shows up as NaN, not as stale data
+  }
   const bool zero_boundary = s.options.momentum_boundary == MomentumBoundary::zero;
   const double mass_before = zero_boundary ? mass(f) : 0.0;
   const auto& x_fractions = s.coefficients.kicks;
