@@ -1,13 +1,18 @@
 // Projection stage (CPU reference): a 2^20-point wavefunction projected onto 4096 centres ×
 // 1024 momenta (Gaussian window, fft_length 1024, centre_stride 256), next to the bare batched
 // FFTW transform of the same shape (4096 × 1024, in-place, one plan, FFTW threads = OpenMP
-// threads) measured in the same run.
+// threads) measured in the same run, the two alternating.
 #include <fftw3.h>
 #include <omp.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <complex>
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "bench.hpp"
 #include "phasespace/errors.hpp"
@@ -33,24 +38,57 @@ Shape projection_shape(const Options& options) {
   return {log2_points, 1024, 256};
 }
 
-// Seconds of the bare batched forward transform of `rows` rows of `length`, in place.
-Timing bare_batched_fft(std::size_t rows, std::size_t length, int repeat) {
-  AlignedVector<complex> buffer(rows * length);
-  auto* data = reinterpret_cast<fftw_complex*>(buffer.data());
-  // The Projector built before this call has initialised FFTW's threads.
-  fftw_plan_with_nthreads(omp_get_max_threads());
-  const int n = static_cast<int>(length);
-  fftw_plan plan = fftw_plan_many_dft(1, &n, static_cast<int>(rows), data, nullptr, 1, n, data,
-                                      nullptr, 1, n, FFTW_FORWARD, FFTW_MEASURE);
-  if (plan == nullptr) throw Error("FFTW could not plan the batched floor transform");
-  // Unit phases scaled to 1e-120: each unnormalised transform multiplies magnitudes by
-  // sqrt(length), so the values stay finite and normal for a few hundred repeats.
-  for (std::size_t i = 0; i < buffer.size(); ++i) {
-    buffer[i] = std::polar(1e-120, 0.7 * static_cast<double>(i % 9973));
+// The floor: the bare batched forward transform of `rows` rows of `length`, in place.
+class BareBatchedFft {
+ public:
+  BareBatchedFft(std::size_t rows, std::size_t length) : buffer_(rows * length) {
+    auto* data = reinterpret_cast<fftw_complex*>(buffer_.data());
+    // The Projector built before this has initialised FFTW's threads.
+    fftw_plan_with_nthreads(omp_get_max_threads());
+    const int n = static_cast<int>(length);
+    plan_ = fftw_plan_many_dft(1, &n, static_cast<int>(rows), data, nullptr, 1, n, data, nullptr,
+                               1, n, FFTW_FORWARD, FFTW_MEASURE);
+    if (plan_ == nullptr) throw Error("FFTW could not plan the batched floor transform");
+    // Unit phases scaled to 1e-120: each unnormalised transform multiplies magnitudes by
+    // sqrt(length), so the values stay finite and normal for a few hundred repeats.
+    for (std::size_t i = 0; i < buffer_.size(); ++i) {
+      buffer_[i] = std::polar(1e-120, 0.7 * static_cast<double>(i % 9973));
+    }
   }
-  const Timing timing = time_median([&] { fftw_execute(plan); }, repeat);
-  fftw_destroy_plan(plan);
-  return timing;
+  ~BareBatchedFft() { fftw_destroy_plan(plan_); }
+  BareBatchedFft(const BareBatchedFft&) = delete;
+  BareBatchedFft& operator=(const BareBatchedFft&) = delete;
+  void run() { fftw_execute(plan_); }
+
+ private:
+  AlignedVector<complex> buffer_;
+  fftw_plan plan_ = nullptr;
+};
+
+Timing summarise(std::vector<double> seconds) {
+  std::sort(seconds.begin(), seconds.end());
+  const double median = seconds[seconds.size() / 2];
+  return {median, (seconds.back() - seconds.front()) / median};
+}
+
+// Median times of `stage` and `floor`, run alternately after one warm-up each, so that load
+// from other processes on a shared machine falls on both alike.
+std::pair<Timing, Timing> alternate_medians(const std::function<void()>& stage,
+                                            const std::function<void()>& floor, int repeat) {
+  auto seconds_of = [](const std::function<void()>& work) {
+    const auto start = std::chrono::steady_clock::now();
+    work();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  stage();
+  floor();
+  std::vector<double> stage_seconds;
+  std::vector<double> floor_seconds;
+  for (int i = 0; i < repeat; ++i) {
+    stage_seconds.push_back(seconds_of(stage));
+    floor_seconds.push_back(seconds_of(floor));
+  }
+  return {summarise(stage_seconds), summarise(floor_seconds)};
 }
 
 }  // namespace
@@ -71,9 +109,9 @@ std::vector<Row> projection_cpu(const Options& options) {
 
   Projector projector(grid, window, phase);
   std::vector<double> density(phase.cells());
-  const Timing projection_time =
-      time_median([&] { projector.project(ensemble, density); }, options.repeat);
-  const Timing floor_time = bare_batched_fft(phase.centres, phase.fft_length, options.repeat);
+  BareBatchedFft bare(phase.centres, phase.fft_length);
+  const auto [projection_time, floor_time] = alternate_medians(
+      [&] { projector.project(ensemble, density); }, [&] { bare.run(); }, options.repeat);
 
   const std::string batch = std::to_string(phase.centres) + "x" + std::to_string(phase.fft_length);
   Row row;
