@@ -45,7 +45,7 @@ void gather(const double* line, long length, long start, long count, bool zero_o
 
 // Points fixed at compile time so the stencil unrolls and the loop over i vectorises.
 template <int Points>
-void apply_stencil(const double* extended, const double* weights, double* out, std::size_t length) {
+inline __attribute__((always_inline)) void apply_stencil(const double* extended, const double* weights, double* out, std::size_t length) {
   for (std::size_t i = 0; i < length; ++i) {
     double sum = 0.0;
     for (int m = 0; m < Points; ++m) sum += weights[m] * extended[i + m];
@@ -53,6 +53,10 @@ void apply_stencil(const double* extended, const double* weights, double* out, s
   }
 }
 
+// Cloned for AVX2/FMA with a run-time choice: the build targets baseline x86-64.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
 void apply_stencil(int points, const double* extended, const double* weights, double* out,
                    std::size_t length) {
   switch (points) {
@@ -228,7 +232,7 @@ void LineShifter::shift_spline(const double* in, double* out, double shift, Scra
   }
   double weights[4];
   kernels::bspline_weights(split.fraction, weights);
-  apply_stencil<4>(extended, weights, out, length_);
+  apply_stencil(4, extended, weights, out, length_);
 }
 
 void LineShifter::shift_spectral(const double* in, double* out, double shift,

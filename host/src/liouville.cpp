@@ -5,12 +5,21 @@
 // sees U'(x, t + (a_0 + ... + a_i)·dt): time advances with the free flow, which keeps the
 // order of the composition for time-dependent potentials. Without collisions the last X of a
 // step and the first X of the next are fused into one sweep.
+//
+// Memory traffic: a P sweep shifts contiguous rows. A Lagrange X sweep streams over rows too:
+// output row c is Σ_m w_m(j)·f[c + k_j + m][j] with per-column weights and offsets, so it reads
+// a sliding window of rows from cache; it cannot work in place, so it writes into a second
+// array and the next P sweep reads from there and writes back into f (ping-pong). Spline and
+// spectral X sweeps copy tiles of columns into a transposed buffer and shift them there.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <omp.h>
 
 #include "line_shift.hpp"
 #include "phasespace/errors.hpp"
+#include "phasespace/kernels/interpolation.hpp"
+#include "phasespace/kernels/lagrange.hpp"
 #include "phasespace/liouville.hpp"
 
 namespace phasespace {
@@ -33,6 +42,45 @@ void apply_collisions(const std::vector<std::shared_ptr<const CollisionOperator>
   }
 }
 
+// Columns [first, last) whose X shifts have the same integer part `offset`.
+struct ColumnRun {
+  std::size_t first;
+  std::size_t last;
+  long offset;
+};
+
+// out[j] = Σ_m weights[m·stride + j]·rows[m][j] for j in [first, last).
+template <int Points>
+inline __attribute__((always_inline)) void combine_rows(const double* const* rows, const double* weights, std::size_t stride,
+                  double* out, std::size_t first, std::size_t last) {
+  const double* row[Points];
+  const double* weight[Points];
+  for (int m = 0; m < Points; ++m) {
+    row[m] = rows[m];
+    weight[m] = weights + static_cast<std::size_t>(m) * stride;
+  }
+#pragma omp simd
+  for (std::size_t j = first; j < last; ++j) {
+    double sum = 0.0;
+    for (int m = 0; m < Points; ++m) sum += weight[m][j] * row[m][j];
+    out[j] = sum;
+  }
+}
+
+// Cloned for AVX2/FMA with a run-time choice: the build targets baseline x86-64.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+void combine_rows(int points, const double* const* rows, const double* weights, std::size_t stride,
+                  double* out, std::size_t first, std::size_t last) {
+  switch (points) {
+    case 4: return combine_rows<4>(rows, weights, stride, out, first, last);
+    case 6: return combine_rows<6>(rows, weights, stride, out, first, last);
+    case 8: return combine_rows<8>(rows, weights, stride, out, first, last);
+    default: return combine_rows<10>(rows, weights, stride, out, first, last);
+  }
+}
+
 double row_sum(const double* row, std::size_t length) {
   double sum = 0.0;
   for (std::size_t j = 0; j < length; ++j) sum += row[j];
@@ -52,6 +100,24 @@ struct LiouvilleSolver::Workspace {
   std::vector<Thread> threads;
   std::vector<double> force;  // U'(x0_c), cached when U does not depend on t
   SplittingCoefficients coefficients;
+  // Lagrange X sweeps: the second array, and whether it (not f) holds the current density.
+  std::vector<double> second;
+  bool current_in_second = false;
+  std::vector<double> column_weights;  // points × momenta
+  std::vector<ColumnRun> runs;
+
+  double* current(std::span<double> f) { return current_in_second ? second.data() : f.data(); }
+  // Copies the density back into f when the last sweep left it in the second array.
+  void settle(std::span<double> f) {
+    if (!current_in_second) return;
+    const std::size_t count = f.size();
+    const std::size_t chunk = 1 << 16;
+#pragma omp parallel for schedule(static) if (count >= 2 * chunk)
+    for (std::size_t begin = 0; begin < count; begin += chunk) {
+      std::memcpy(f.data() + begin, second.data() + begin, std::min(chunk, count - begin) * sizeof(double));
+    }
+    current_in_second = false;
+  }
 };
 
 LiouvilleSolver::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& potential,
@@ -103,6 +169,7 @@ void LiouvilleSolver::advance(std::span<double> f, double t_start, std::size_t s
   double pending_x = 0.0;  // X fraction not yet applied (fused with the next one)
   for (std::size_t step = 0; step < steps; ++step) {
     const double t = t_start + static_cast<double>(step) * dt;
+    workspace_->settle(f);
     if (!fuse) apply_collisions(collisions_, grid_, f, 0.5 * dt, false);
     double elapsed = 0.0;
     for (std::size_t i = 0; i < p_fractions.size(); ++i) {
@@ -116,10 +183,12 @@ void LiouvilleSolver::advance(std::span<double> f, double t_start, std::size_t s
     if (!fuse) {
       sweep_x(f, pending_x * dt);
       pending_x = 0.0;
+      workspace_->settle(f);
       apply_collisions(collisions_, grid_, f, 0.5 * dt, true);
     }
   }
   sweep_x(f, pending_x * dt);
+  workspace_->settle(f);
 }
 
 void LiouvilleSolver::sweep_x(std::span<double> f, double tau) {
@@ -128,6 +197,45 @@ void LiouvilleSolver::sweep_x(std::span<double> f, double tau) {
   const std::size_t centres = grid_.centres;
   const std::size_t momenta = grid_.momenta;
   const double cells_per_momentum = tau / (options_.mass * grid_.dx0);
+  if (options_.interpolation.kind == InterpolationKind::lagrange) {
+    const int points = options_.interpolation.order + 1;
+    work.column_weights.resize(static_cast<std::size_t>(points) * momenta);
+    work.runs.clear();
+    for (std::size_t j = 0; j < momenta; ++j) {
+      const auto split = kernels::split_shift(grid_.p(j) * cells_per_momentum);
+      double weights[kernels::max_lagrange_points];
+      kernels::lagrange_weights(points, split.fraction, weights);
+      for (int m = 0; m < points; ++m) work.column_weights[static_cast<std::size_t>(m) * momenta + j] = weights[m];
+      if (work.runs.empty() || work.runs.back().offset != split.offset) {
+        work.runs.push_back({j, j + 1, split.offset});
+      } else {
+        work.runs.back().last = j + 1;
+      }
+    }
+    if (work.second.size() != f.size()) work.second.assign(f.size(), 0.0);
+    const double* in = work.current(f);
+    double* out = work.current_in_second ? f.data() : work.second.data();
+    const long length = static_cast<long>(centres);
+    const long first_node = kernels::stencil_first(points);
+#pragma omp parallel for schedule(static) num_threads(static_cast<int>(work.threads.size())) \
+    if (grid_.cells() >= parallel_cells)
+    for (std::size_t c = 0; c < centres; ++c) {
+      const double* rows[kernels::max_lagrange_points];
+      for (const ColumnRun& run : work.runs) {
+        const long base = static_cast<long>(c) + run.offset + first_node;
+        for (int m = 0; m < points; ++m) {
+          long r = (base + m) % length;
+          if (r < 0) r += length;
+          rows[m] = in + static_cast<std::size_t>(r) * momenta;
+        }
+        combine_rows(points, rows, work.column_weights.data(), momenta, out + c * momenta,
+                     run.first, run.last);
+      }
+    }
+    work.current_in_second = !work.current_in_second;
+    return;
+  }
+  work.settle(f);
   const std::size_t tiles = (momenta + tile_columns - 1) / tile_columns;
   double* data = f.data();
   // Each tile of columns is copied into a contiguous transposed buffer, every column is
@@ -168,17 +276,20 @@ void LiouvilleSolver::sweep_p(std::span<double> f, double tau, double t) {
   }
   const bool zero_outside = options_.momentum_boundary == MomentumBoundary::zero;
   const double cells_per_force = -tau / grid_.dp;  // f(x, p) ← f(x, p + U'τ)
+  const double* source = work.current(f);  // rows are shifted from there into f
   double* data = f.data();
   double lost = 0.0;
 #pragma omp parallel for schedule(static) reduction(+ : lost) \
     num_threads(static_cast<int>(work.threads.size())) if (grid_.cells() >= parallel_cells)
   for (std::size_t c = 0; c < centres; ++c) {
     auto& thread = work.threads[static_cast<std::size_t>(omp_get_thread_num())];
+    const double* from = source + c * momenta;
     double* row = data + c * momenta;
-    const double before = zero_outside ? row_sum(row, momenta) : 0.0;
-    work.p_shifter->shift(row, row, (*force)[c] * cells_per_force, thread.p_scratch);
+    const double before = zero_outside ? row_sum(from, momenta) : 0.0;
+    work.p_shifter->shift(from, row, (*force)[c] * cells_per_force, thread.p_scratch);
     if (zero_outside) lost += before - row_sum(row, momenta);
   }
+  work.current_in_second = false;
   mass_lost_ += lost * grid_.dx0 * grid_.dp;
 }
 

@@ -1,0 +1,126 @@
+// The Liouville stage on the CPU: one full Strang step (X(dt/2) P(dt) X(dt/2)) on an n × n
+// phase-space grid, next to its floor, a plain read+write pass over the same array (memcpy)
+// measured in the same run. A sweep must read and write f once, so a Strang step moves
+// 3 arrays' worth each way, and 2 per step (plus 1 per call) when half steps are fused.
+#include <sys/mman.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <numbers>
+#include <omp.h>
+
+#include "bench.hpp"
+#include "phasespace/errors.hpp"
+#include "phasespace/liouville.hpp"
+
+namespace phasespace::bench {
+
+namespace {
+
+// A buffer on 2 MiB boundaries with transparent huge pages requested: a column tile of the
+// X sweep touches every row, and with 4 KiB pages each row is a TLB miss. The floor copies
+// the same kind of buffer, so the comparison stays fair.
+struct HugeBuffer {
+  explicit HugeBuffer(std::size_t count) : size(count) {
+    const std::size_t alignment = std::size_t{2} << 20;
+    const std::size_t bytes = (count * sizeof(double) + alignment - 1) / alignment * alignment;
+    data = static_cast<double*>(std::aligned_alloc(alignment, bytes));
+    if (data == nullptr) throw Error("liouville bench: cannot allocate " + std::to_string(bytes) + " bytes");
+#ifdef MADV_HUGEPAGE
+    madvise(data, bytes, MADV_HUGEPAGE);
+#endif
+  }
+  ~HugeBuffer() { std::free(data); }
+  HugeBuffer(const HugeBuffer&) = delete;
+  HugeBuffer& operator=(const HugeBuffer&) = delete;
+  std::span<double> span() { return {data, size}; }
+  double* data = nullptr;
+  std::size_t size = 0;
+};
+
+int log2_size(const Options& options) {
+  if (options.size == "default") return 12;
+  if (options.size == "small") return 8;
+  const int value = std::atoi(options.size.c_str());
+  require(value >= 4 && value <= 15, "--size", options.size, "default, small or an integer 4..15");
+  return value;
+}
+
+std::string cells_per_second(double cells, double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g cell/s", cells / seconds);
+  return text;
+}
+
+}  // namespace
+
+std::vector<Row> liouville_cpu(const Options& options) {
+  if (options.precision != "double") {
+    std::cerr << "phasespace-bench: liouville cpu runs in double only; --precision "
+              << options.precision << " skipped\n";
+    return {};
+  }
+  const std::size_t n = std::size_t{1} << log2_size(options);
+  PhaseSpaceGrid grid;
+  grid.centres = n;
+  grid.x0_first = -std::numbers::pi;
+  grid.dx0 = 2.0 * std::numbers::pi / static_cast<double>(n);
+  grid.momenta = n;
+  grid.k_first = -static_cast<long>(n / 2);
+  grid.dp = 8.0 / static_cast<double>(n);
+  const Potential pendulum("1 - cos(x)", std::string("sin(x)"));
+
+  HugeBuffer f(grid.cells());
+  HugeBuffer copy(grid.cells());
+  const double array_bytes = static_cast<double>(grid.cells() * sizeof(double));
+#pragma omp parallel for schedule(static)
+  for (std::size_t c = 0; c < n; ++c) {  // first touch by the threads that sweep later
+    for (std::size_t j = 0; j < n; ++j) {
+      const double u = (grid.x0(c) - 1.0) / 0.5;
+      const double v = (grid.p(j) - 0.5) / 0.5;
+      f.data[c * n + j] = std::exp(-0.5 * (u * u + v * v));
+      copy.data[c * n + j] = 0.0;
+    }
+  }
+  const Timing floor = time_median(
+      [&] { std::memcpy(copy.data, f.data, grid.cells() * sizeof(double)); }, options.repeat);
+
+  const std::string shape = std::to_string(n) + "x" + std::to_string(n);
+  const std::string device = cpu_device_name() + " x" + std::to_string(omp_get_max_threads());
+  std::vector<Row> rows;
+  auto measure = [&](const std::string& interpolation, std::size_t steps) {
+    LiouvilleOptions solver_options;
+    solver_options.dt = 0.01;
+    solver_options.interpolation = parse_interpolation(interpolation);
+    LiouvilleSolver solver(grid, pendulum, solver_options);
+    const Timing timing = time_median([&] { solver.advance(f.span(), 0.0, steps); }, options.repeat);
+    const double per_step = timing.median / static_cast<double>(steps);
+    // Sweeps per step: 3 for a lone step; 2 + 1/steps when the X half steps are fused.
+    const double sweeps = 2.0 + 1.0 / static_cast<double>(steps);
+    Row row;
+    row.stage = "liouville";
+    row.backend = "cpu";
+    row.precision = "double";
+    row.shape = shape + " " + interpolation + " strang" +
+                (steps > 1 ? " fused/" + std::to_string(steps) : "") + " " +
+                cells_per_second(static_cast<double>(grid.cells()), per_step);
+    row.seconds = per_step;
+    row.spread = timing.spread;
+    row.floor = "memcpy r+w of f (" + std::to_string(static_cast<long>(array_bytes / (1 << 20))) + " MiB)";
+    row.floor_seconds = floor.median;
+    row.bytes = sweeps * 2.0 * array_bytes;
+    row.device = device;
+    rows.push_back(row);
+  };
+  measure("lagrange5", 1);
+  measure("lagrange5", 8);
+  measure("spline", 1);
+  measure("spectral", 1);
+  return rows;
+}
+
+}  // namespace phasespace::bench
