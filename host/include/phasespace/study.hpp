@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "phasespace/config.hpp"
+#include "phasespace/errors.hpp"
 
 namespace phasespace {
 
