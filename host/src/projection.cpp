@@ -34,6 +34,10 @@ constexpr double support_slack = 1e-12;
 // Per-thread chunk buffer: a quarter of a 1 MiB L2, so the ψ reads and density writes of the
 // chunk stay in cache beside it.
 constexpr std::size_t chunk_target_bytes = std::size_t{256} << 10;
+// Below this many transformed values (about 0.2 ms of FFT work) one thread does it all: the
+// start-up and barrier of a parallel region cost more than they save, most of all when other
+// processes share the cores.
+constexpr std::size_t parallel_threshold_values = std::size_t{1} << 17;
 
 std::size_t positive_modulo(long value, std::size_t modulus) {
   const long period = static_cast<long>(modulus);
@@ -328,8 +332,9 @@ void Projector::project(const Ensemble& ensemble, std::span<double> density) {
   const double dx = grid_.dx();
   const double scale = dx * dx / (2.0 * pi * phase_space_.hbar);
   const Impl& impl = *impl_;
+  const bool parallel = centres * members * phase_space_.fft_length >= parallel_threshold_values;
 
-#pragma omp parallel for schedule(dynamic) num_threads(impl.threads)
+#pragma omp parallel for schedule(dynamic) num_threads(impl.threads) if (parallel)
   for (long chunk_index = 0; chunk_index < chunks; ++chunk_index) {
     complex* buffer = impl_->buffers[static_cast<std::size_t>(omp_get_thread_num())].data();
     const std::size_t begin = static_cast<std::size_t>(chunk_index) * chunk;
