@@ -120,15 +120,15 @@ Ensemble gaussian_mixed_state(const Grid& grid, double hbar, const GaussianMixed
   }
   // Length scale b of the reference oscillator: var x of φ_n is (n + 1/2) b².
   const double scale = std::sqrt(state.sigma_x * hbar / state.sigma_p);
-  // The highest member reaches its turning point at sqrt(2M+1)·b and decays within a few b
-  // beyond; in momentum likewise with ħ/b. Both must fit the grid.
+  // The highest member reaches its turning point at sqrt(2M+1)·b; 4b beyond it its density has
+  // decayed below ~1e-12 (Airy tail). In momentum likewise with ħ/b. Both must fit the grid.
   const double turning = std::sqrt(2.0 * static_cast<double>(members) + 1.0);
-  const double x_extent = (turning + 8.0) * scale;
+  const double x_extent = (turning + 4.0) * scale;
   require(x_extent < 0.5 * grid.length, field,
           "a Gaussian mixed state of " + std::to_string(members) + " members (extent +-" +
               format_number(x_extent) + ")",
           "needs a domain longer than twice the extent of its highest member");
-  const double p_extent = std::abs(state.p0) + (turning + 8.0) * hbar / scale;
+  const double p_extent = std::abs(state.p0) + (turning + 4.0) * hbar / scale;
   require(p_extent < grid.max_momentum(hbar), field,
           "a Gaussian mixed state reaching |p| = " + format_number(p_extent),
           "needs a grid resolving it (max momentum pi*hbar/dx = " +
