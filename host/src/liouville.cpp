@@ -9,12 +9,20 @@
 // Memory traffic: a P sweep shifts contiguous rows. A Lagrange X sweep streams over rows too:
 // output row c is Σ_m w_m(j)·f[c + k_j + m][j] with per-column weights and offsets, so it reads
 // a sliding window of rows from cache; it cannot work in place, so it writes into a second
-// array and the next P sweep reads from there and writes back into f (ping-pong). Spline and
-// spectral X sweeps copy tiles of columns into a transposed buffer and shift them there.
+// array (ping-pong). Each output row is built in a per-thread line buffer, and the P sweep that
+// follows the X sweep in the splitting shifts that line while it is still in cache, so X and P
+// together cost one read and one write of the array: sweep_x only records a Lagrange X sweep,
+// and the next sweep_p (or settle) performs it. Rows leave the line buffer with non-temporal
+// stores, which skip reading the destination into cache first. Spline and spectral X sweeps
+// copy tiles of columns into a transposed buffer and shift them there.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <omp.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "line_shift.hpp"
 #include "phasespace/errors.hpp"
@@ -87,6 +95,31 @@ double row_sum(const double* row, std::size_t length) {
   return sum;
 }
 
+// Copies a finished row into the big array with non-temporal stores: a plain store first
+// reads the destination line into cache (read for ownership), a third memory pass, and the
+// row will not be read again before it has left the cache anyway.
+void stream_row(const double* from, double* to, std::size_t length) {
+#if defined(__SSE2__)
+  std::size_t j = 0;
+  if (length > 0 && reinterpret_cast<std::uintptr_t>(to) % 16 != 0) {  // doubles: 8 off at most
+    to[0] = from[0];
+    j = 1;
+  }
+  for (; j + 2 <= length; j += 2) _mm_stream_pd(to + j, _mm_loadu_pd(from + j));
+  if (j < length) to[j] = from[j];
+#else
+  std::memcpy(to, from, length * sizeof(double));
+#endif
+}
+
+// Orders this thread's non-temporal stores before whatever follows (the end of the parallel
+// region, after which other threads read the rows).
+void fence_streamed_rows() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
+
 }  // namespace
 
 struct LiouvilleSolver::Workspace {
@@ -94,21 +127,78 @@ struct LiouvilleSolver::Workspace {
     detail::LineShifter::Scratch x_scratch;
     detail::LineShifter::Scratch p_scratch;
     std::vector<double> tile;  // tile_columns lines of `centres` values
+    std::vector<double> line;  // one row (momenta values) of a Lagrange X sweep on its way out
   };
   std::unique_ptr<detail::LineShifter> x_shifter;  // along x: length centres, periodic
   std::unique_ptr<detail::LineShifter> p_shifter;  // along p: length momenta
   std::vector<Thread> threads;
   std::vector<double> force;  // U'(x0_c), cached when U does not depend on t
   SplittingCoefficients coefficients;
+  std::size_t centres = 0;
+  std::size_t momenta = 0;
   // Lagrange X sweeps: the second array, and whether it (not f) holds the current density.
   std::vector<double> second;
   bool current_in_second = false;
-  std::vector<double> column_weights;  // points × momenta
+  // A recorded Lagrange X sweep not yet performed: its stencil and per-column weights.
+  bool x_pending = false;
+  int points = 0;
+  std::vector<double> column_weights;  // points rows of weight_stride (≥ momenta) values
+  std::size_t weight_stride = 0;
   std::vector<ColumnRun> runs;
 
   double* current(std::span<double> f) { return current_in_second ? second.data() : f.data(); }
-  // Copies the density back into f when the last sweep left it in the second array.
+  double* other(std::span<double> f) { return current_in_second ? f.data() : second.data(); }
+  int team_size(std::size_t cells) const {
+    return cells >= parallel_cells ? static_cast<int>(threads.size()) : 1;
+  }
+
+  // line[j] = (X-swept in)[c][j]: the recorded stencil over the rows around c (periodic).
+  void x_row(const double* in, std::size_t c, double* line) const {
+    const long length = static_cast<long>(centres);
+    const long first_node = kernels::stencil_first(points);
+    const double* rows[kernels::max_lagrange_points];
+    for (const ColumnRun& run : runs) {
+      const long base = static_cast<long>(c) + run.offset + first_node;
+      for (int m = 0; m < points; ++m) {
+        long r = (base + m) % length;
+        if (r < 0) r += length;
+        rows[m] = in + static_cast<std::size_t>(r) * momenta;
+      }
+      combine_rows(points, rows, column_weights.data(), weight_stride, line, run.first, run.last);
+    }
+  }
+
+  // Performs the recorded X sweep from the current array into the other one. Each row is
+  // built in the thread's line buffer and handed to `finish_row(c, line, thread)`, which may
+  // change it in place and returns the mass it lost, before the row is streamed out.
+  // Returns the total mass lost.
+  template <class FinishRow>
+  double x_pass(std::span<double> f, FinishRow finish_row) {
+    if (second.size() != f.size()) second.assign(f.size(), 0.0);
+    const double* in = current(f);
+    double* out = other(f);
+    double lost = 0.0;
+#pragma omp parallel num_threads(team_size(f.size())) reduction(+ : lost)
+    {
+      Thread& thread = threads[static_cast<std::size_t>(omp_get_thread_num())];
+      double* line = thread.line.data();
+#pragma omp for schedule(static)
+      for (std::size_t c = 0; c < centres; ++c) {
+        x_row(in, c, line);
+        lost += finish_row(c, line, thread);
+        stream_row(line, out + c * momenta, momenta);
+      }
+      fence_streamed_rows();
+    }
+    current_in_second = !current_in_second;
+    x_pending = false;
+    return lost;
+  }
+
+  // Performs a recorded X sweep, then copies the density back into f when it is left in the
+  // second array.
   void settle(std::span<double> f) {
+    if (x_pending) x_pass(f, [](std::size_t, double*, Thread&) { return 0.0; });
     if (!current_in_second) return;
     const std::size_t count = f.size();
     const std::size_t chunk = 1 << 16;
@@ -141,6 +231,11 @@ LiouvilleSolver::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& po
   workspace_ = std::make_unique<Workspace>();
   auto& work = *workspace_;
   work.coefficients = splitting_coefficients(options.scheme);
+  work.centres = grid.centres;
+  work.momenta = grid.momenta;
+  work.points = options.interpolation.order + 1;
+  // Padded by a cache line or more: rows 2^k values apart share L1 sets with the rows of f.
+  work.weight_stride = grid.momenta + 8 - grid.momenta % 8 + 8;
   work.x_shifter = std::make_unique<detail::LineShifter>(options.interpolation, grid.centres, false);
   work.p_shifter = std::make_unique<detail::LineShifter>(
       options.interpolation, grid.momenta, options.momentum_boundary == MomentumBoundary::zero);
@@ -150,6 +245,7 @@ LiouvilleSolver::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& po
     thread.x_scratch = work.x_shifter->make_scratch();
     thread.p_scratch = work.p_shifter->make_scratch();
     thread.tile.resize(tile_columns * grid.centres);
+    if (options.interpolation.kind == InterpolationKind::lagrange) thread.line.resize(grid.momenta);
   }
   if (!potential_.time_dependent()) {
     work.force.resize(grid.centres);
@@ -169,8 +265,10 @@ void LiouvilleSolver::advance(std::span<double> f, double t_start, std::size_t s
   double pending_x = 0.0;  // X fraction not yet applied (fused with the next one)
   for (std::size_t step = 0; step < steps; ++step) {
     const double t = t_start + static_cast<double>(step) * dt;
-    workspace_->settle(f);
-    if (!fuse) apply_collisions(collisions_, grid_, f, 0.5 * dt, false);
+    if (!fuse) {
+      workspace_->settle(f);
+      apply_collisions(collisions_, grid_, f, 0.5 * dt, false);
+    }
     double elapsed = 0.0;
     for (std::size_t i = 0; i < p_fractions.size(); ++i) {
       pending_x += x_fractions[i];
@@ -198,41 +296,24 @@ void LiouvilleSolver::sweep_x(std::span<double> f, double tau) {
   const std::size_t momenta = grid_.momenta;
   const double cells_per_momentum = tau / (options_.mass * grid_.dx0);
   if (options_.interpolation.kind == InterpolationKind::lagrange) {
-    const int points = options_.interpolation.order + 1;
-    work.column_weights.resize(static_cast<std::size_t>(points) * momenta);
+    // Recorded only: the next P sweep performs it row by row, or settle() does. (advance()
+    // never records two in a row; if it did, the first is performed here.)
+    if (work.x_pending) work.settle(f);
+    const int points = work.points;
+    work.column_weights.resize(static_cast<std::size_t>(points) * work.weight_stride);
     work.runs.clear();
     for (std::size_t j = 0; j < momenta; ++j) {
       const auto split = kernels::split_shift(grid_.p(j) * cells_per_momentum);
       double weights[kernels::max_lagrange_points];
       kernels::lagrange_weights(points, split.fraction, weights);
-      for (int m = 0; m < points; ++m) work.column_weights[static_cast<std::size_t>(m) * momenta + j] = weights[m];
+      for (int m = 0; m < points; ++m) work.column_weights[static_cast<std::size_t>(m) * work.weight_stride + j] = weights[m];
       if (work.runs.empty() || work.runs.back().offset != split.offset) {
         work.runs.push_back({j, j + 1, split.offset});
       } else {
         work.runs.back().last = j + 1;
       }
     }
-    if (work.second.size() != f.size()) work.second.assign(f.size(), 0.0);
-    const double* in = work.current(f);
-    double* out = work.current_in_second ? f.data() : work.second.data();
-    const long length = static_cast<long>(centres);
-    const long first_node = kernels::stencil_first(points);
-#pragma omp parallel for schedule(static) num_threads(static_cast<int>(work.threads.size())) \
-    if (grid_.cells() >= parallel_cells)
-    for (std::size_t c = 0; c < centres; ++c) {
-      const double* rows[kernels::max_lagrange_points];
-      for (const ColumnRun& run : work.runs) {
-        const long base = static_cast<long>(c) + run.offset + first_node;
-        for (int m = 0; m < points; ++m) {
-          long r = (base + m) % length;
-          if (r < 0) r += length;
-          rows[m] = in + static_cast<std::size_t>(r) * momenta;
-        }
-        combine_rows(points, rows, work.column_weights.data(), momenta, out + c * momenta,
-                     run.first, run.last);
-      }
-    }
-    work.current_in_second = !work.current_in_second;
+    work.x_pending = true;
     return;
   }
   work.settle(f);
@@ -276,20 +357,30 @@ void LiouvilleSolver::sweep_p(std::span<double> f, double tau, double t) {
   }
   const bool zero_outside = options_.momentum_boundary == MomentumBoundary::zero;
   const double cells_per_force = -tau / grid_.dp;  // f(x, p) ← f(x, p + U'τ)
-  const double* source = work.current(f);  // rows are shifted from there into f
-  double* data = f.data();
+  const auto& shifter = *work.p_shifter;
+  // Shifts one row in place and returns the mass that left through the momentum edges.
+  auto shift_row = [&](std::size_t c, double* row, Workspace::Thread& thread) {
+    const double before = zero_outside ? row_sum(row, momenta) : 0.0;
+    shifter.shift(row, row, (*force)[c] * cells_per_force, thread.p_scratch);
+    return zero_outside ? before - row_sum(row, momenta) : 0.0;
+  };
   double lost = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : lost) \
-    num_threads(static_cast<int>(work.threads.size())) if (grid_.cells() >= parallel_cells)
-  for (std::size_t c = 0; c < centres; ++c) {
-    auto& thread = work.threads[static_cast<std::size_t>(omp_get_thread_num())];
-    const double* from = source + c * momenta;
-    double* row = data + c * momenta;
-    const double before = zero_outside ? row_sum(from, momenta) : 0.0;
-    work.p_shifter->shift(from, row, (*force)[c] * cells_per_force, thread.p_scratch);
-    if (zero_outside) lost += before - row_sum(row, momenta);
+  if (work.x_pending) {
+    lost = work.x_pass(f, shift_row);  // each X-swept row is P-shifted while in cache
+  } else {
+    const double* source = work.current(f);  // rows are shifted from there into f
+    double* data = f.data();
+#pragma omp parallel for schedule(static) reduction(+ : lost) num_threads(work.team_size(f.size()))
+    for (std::size_t c = 0; c < centres; ++c) {
+      auto& thread = work.threads[static_cast<std::size_t>(omp_get_thread_num())];
+      const double* from = source + c * momenta;
+      double* row = data + c * momenta;
+      const double before = zero_outside ? row_sum(from, momenta) : 0.0;
+      shifter.shift(from, row, (*force)[c] * cells_per_force, thread.p_scratch);
+      if (zero_outside) lost += before - row_sum(row, momenta);
+    }
+    work.current_in_second = false;
   }
-  work.current_in_second = false;
   mass_lost_ += lost * grid_.dx0 * grid_.dp;
 }
 
