@@ -35,42 +35,63 @@ __global__ void window_table_kernel(Real* table, std::size_t length, std::size_t
   }
 }
 
+// Slots (gather) and momenta (accumulate) per thread, blockDim.x apart: several independent
+// loads in flight per thread, and one block covers a 1024-point row.
+constexpr int slots_per_thread = 4;
+
 // rows[(k_local·centre_count + c_local)·M + slot] = table[slot]·ψ_k(point), point = c·stride + m
 // (periodic), for members member_first.. and centres centre_first.. of this chunk. Consecutive
-// threads take consecutive slots, hence consecutive points of ψ: coalesced.
-template <class Real>
-__global__ void gather_window_kernel(const Complex<Real>* psi, Complex<Real>* rows,
-                                     const Real* table, std::size_t size, std::size_t length,
-                                     std::size_t half, std::size_t centre_stride,
-                                     std::size_t centre_first, std::size_t centre_count,
-                                     std::size_t member_first, std::size_t member_count) {
+// threads take consecutive slots, hence consecutive points of ψ: coalesced. Every slot of the row
+// is written (zeros outside the support), so the FFT never reads stale data.
+template <class Real, int Slots>
+__global__ void __launch_bounds__(detail::threads_per_block)
+    gather_window_kernel(const Complex<Real>* __restrict__ psi, Complex<Real>* __restrict__ rows,
+                         const Real* __restrict__ table, std::size_t size, std::size_t length,
+                         std::size_t half, std::size_t centre_stride, std::size_t centre_first,
+                         std::size_t centre_count, std::size_t member_first,
+                         std::size_t member_count) {
   // Rows along y, slots along x: the row's centre and member need one division per row, not
-  // per element.
+  // per element; the periodic wrap of a point is an add or subtract, not a 64-bit modulo.
   const std::size_t row_count = member_count * centre_count;
+  const std::size_t span = static_cast<std::size_t>(Slots) * blockDim.x;
+  const long long n = static_cast<long long>(size);
   for (std::size_t row = blockIdx.y; row < row_count; row += gridDim.y) {
     const std::size_t centre = centre_first + row % centre_count;
     const std::size_t member = member_first + row / centre_count;
     const Complex<Real>* member_psi = psi + member * size;
     Complex<Real>* out = rows + row * length;
-    for (std::size_t slot = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
-         slot < length; slot += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
-      Complex<Real> value;
-      value.x = 0;
-      value.y = 0;
-      // slot <= half: m = slot; slot >= M - half: m = slot - M; between: outside the support.
-      const bool positive = slot <= half;
-      const bool negative = !positive && slot >= length - half;
-      if (positive || negative) {
-        // point = (c·stride + m) mod N, kept non-negative.
-        std::size_t point =
-            centre * centre_stride + (positive ? slot : size - (length - slot) % size);
-        if (point >= size) point %= size;
-        const Complex<Real> sample = member_psi[point];
-        const Real w = table[slot];
-        value.x = w * sample.x;
-        value.y = w * sample.y;
+    const long long origin = static_cast<long long>(centre * centre_stride);  // in [0, size)
+    for (std::size_t slot0 = blockIdx.x * span + threadIdx.x; slot0 < length;
+         slot0 += gridDim.x * span) {
+      Complex<Real> value[Slots];
+#pragma unroll
+      for (int e = 0; e < Slots; ++e) {
+        const std::size_t slot = slot0 + static_cast<std::size_t>(e) * blockDim.x;
+        value[e].x = 0;
+        value[e].y = 0;
+        // slot <= half: m = slot; slot >= M - half: m = slot - M; between: outside the support.
+        const bool positive = slot <= half;
+        const bool negative = !positive && slot < length && slot >= length - half;
+        if (positive || negative) {
+          // point = (origin + m) mod N; |m| <= half < N needs one correction, a window wider
+          // than the grid the general modulo.
+          long long point = origin + (positive ? static_cast<long long>(slot)
+                                               : static_cast<long long>(slot) -
+                                                     static_cast<long long>(length));
+          if (point < 0) point += n;
+          else if (point >= n) point -= n;
+          if (point < 0 || point >= n) point = ((point % n) + n) % n;
+          const Complex<Real> sample = member_psi[point];
+          const Real w = table[slot];
+          value[e].x = w * sample.x;
+          value[e].y = w * sample.y;
+        }
       }
-      out[slot] = value;
+#pragma unroll
+      for (int e = 0; e < Slots; ++e) {
+        const std::size_t slot = slot0 + static_cast<std::size_t>(e) * blockDim.x;
+        if (slot < length) out[slot] = value[e];
+      }
     }
   }
 }
@@ -78,32 +99,52 @@ __global__ void gather_window_kernel(const Complex<Real>* psi, Complex<Real>* ro
 // density[(centre_first + c)·momenta + j] (+)= Σ_k scale_k·|rows[(k·centre_count + c)·M + slot_j]|²
 // over the chunk's members, slot_j = (first_slot + j) mod M. One thread per density cell, so no
 // two threads add to the same cell; the first member chunk overwrites (no separate zeroing).
-template <class Real>
-__global__ void accumulate_density_kernel(const Complex<Real>* rows, Real* density,
-                                          const double* member_scale, std::size_t length,
-                                          std::size_t momenta, std::size_t first_slot,
-                                          std::size_t centre_first, std::size_t centre_count,
-                                          std::size_t member_first, std::size_t member_count,
-                                          bool overwrite) {
+// Only the momenta's slots of each row are read.
+template <class Real, int Columns>
+__global__ void __launch_bounds__(detail::threads_per_block)
+    accumulate_density_kernel(const Complex<Real>* __restrict__ rows, Real* __restrict__ density,
+                              const double* __restrict__ member_scale, std::size_t length,
+                              std::size_t momenta, std::size_t first_slot,
+                              std::size_t centre_first, std::size_t centre_count,
+                              std::size_t member_first, std::size_t member_count,
+                              bool overwrite) {
+  const std::size_t span = static_cast<std::size_t>(Columns) * blockDim.x;
   for (std::size_t c = blockIdx.y; c < centre_count; c += gridDim.y) {
     Real* out = density + (centre_first + c) * momenta;
-    for (std::size_t j = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
-         j < momenta; j += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
-      std::size_t slot = first_slot + j;
-      if (slot >= length) slot -= length;
-      Real sum = 0;
-      for (std::size_t k = 0; k < member_count; ++k) {
-        const Complex<Real> a = rows[(k * centre_count + c) * length + slot];
-        sum += static_cast<Real>(member_scale[member_first + k]) * (a.x * a.x + a.y * a.y);
+    for (std::size_t j0 = blockIdx.x * span + threadIdx.x; j0 < momenta;
+         j0 += gridDim.x * span) {
+      std::size_t slot[Columns];
+      Real sum[Columns];
+#pragma unroll
+      for (int e = 0; e < Columns; ++e) {
+        slot[e] = first_slot + j0 + static_cast<std::size_t>(e) * blockDim.x;
+        if (slot[e] >= length) slot[e] -= length;  // first_slot < M; j < momenta <= M
+        sum[e] = 0;
       }
-      out[j] = overwrite ? sum : out[j] + sum;
+      for (std::size_t k = 0; k < member_count; ++k) {
+        const Real scale = static_cast<Real>(member_scale[member_first + k]);
+        const Complex<Real>* row = rows + (k * centre_count + c) * length;
+#pragma unroll
+        for (int e = 0; e < Columns; ++e) {
+          if (j0 + static_cast<std::size_t>(e) * blockDim.x < momenta) {
+            const Complex<Real> a = row[slot[e]];
+            sum[e] += scale * (a.x * a.x + a.y * a.y);
+          }
+        }
+      }
+#pragma unroll
+      for (int e = 0; e < Columns; ++e) {
+        const std::size_t j = j0 + static_cast<std::size_t>(e) * blockDim.x;
+        if (j < momenta) out[j] = overwrite ? sum[e] : out[j] + sum[e];
+      }
     }
   }
 }
 
 // Launch shape for (rows × columns) kernels: columns along x, rows along y (grid-stride both).
-dim3 row_grid(std::size_t rows, std::size_t columns) {
-  const std::size_t x = (columns + detail::threads_per_block - 1) / detail::threads_per_block;
+dim3 row_grid(std::size_t rows, std::size_t columns, std::size_t columns_per_thread = 1) {
+  const std::size_t span = detail::threads_per_block * columns_per_thread;
+  const std::size_t x = (columns + span - 1) / span;
   const std::size_t y = std::min<std::size_t>(rows, 65535);
   return dim3(static_cast<unsigned int>(std::min<std::size_t>(x, 65535)),
               static_cast<unsigned int>(y == 0 ? 1 : y));
@@ -204,13 +245,14 @@ void Projector<Real>::project(const DeviceEnsemble<Real>& ensemble, DeviceDensit
     for (std::size_t centre_first = 0; centre_first < ps.centres; centre_first += centre_block) {
       const std::size_t centre_count = std::min(centre_block, ps.centres - centre_first);
       const std::size_t rows = member_count * centre_count;
-      gather_window_kernel<Real><<<row_grid(rows, length), detail::threads_per_block>>>(
+      gather_window_kernel<Real, slots_per_thread>
+          <<<row_grid(rows, length, slots_per_thread), detail::threads_per_block>>>(
           psi, s.rows.data(), s.table.data(), s.grid.size, length, s.half, ps.centre_stride,
           centre_first, centre_count, member_first, member_count);
       PHASESPACE_CUDA_CHECK_LAUNCH("gather_window_kernel");
       s.plans.get(length, rows).forward(s.rows.data());
-      accumulate_density_kernel<Real>
-          <<<row_grid(centre_count, ps.momenta), detail::threads_per_block>>>(
+      accumulate_density_kernel<Real, slots_per_thread>
+          <<<row_grid(centre_count, ps.momenta, slots_per_thread), detail::threads_per_block>>>(
               s.rows.data(), out, s.member_scale.data(), length, ps.momenta, first_slot,
               centre_first, centre_count, member_first, member_count, member_first == 0);
       PHASESPACE_CUDA_CHECK_LAUNCH("accumulate_density_kernel");
