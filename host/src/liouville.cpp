@@ -9,10 +9,10 @@
 // Memory traffic: a P sweep shifts contiguous rows. A Lagrange X sweep streams over rows too:
 // output row c is Σ_m w_m(j)·f[c + k_j + m][j] with per-column weights and offsets, so it reads
 // a sliding window of rows from cache; it cannot work in place, so it writes into a second
-// array (ping-pong). Each output row is built in a per-thread line buffer, and the P sweep that
-// follows the X sweep in the splitting shifts that line while it is still in cache, so X and P
+// array (ping-pong). Output rows are built in blocks in a per-thread buffer, and the P sweep that
+// follows the X sweep in the splitting shifts each row while it is still in cache, so X and P
 // together cost one read and one write of the array: sweep_x only records a Lagrange X sweep,
-// and the next sweep_p (or settle) performs it. Rows leave the line buffer with non-temporal
+// and the next sweep_p (or settle) performs it. Rows leave the buffer with non-temporal
 // stores, which skip reading the destination into cache first. Spline and spectral X sweeps
 // copy tiles of columns into a transposed buffer and shift them there.
 #include <algorithm>
@@ -57,21 +57,40 @@ struct ColumnRun {
   long offset;
 };
 
-// out[j] = Σ_m weights[m·stride + j]·rows[m][j] for j in [first, last).
+// Output rows of a Lagrange X sweep computed together: each column's weights are loaded once
+// per block instead of once per row, which halves the loads of the stencil.
+constexpr std::size_t block_rows = 8;
+
+// block[r·block_stride + j] = Σ_m weights[m·weight_stride + j]·window[r + m][j] for r < count
+// and j in [first, last): `count` output rows of one column run, from the count + Points - 1
+// input rows around them.
 template <int Points>
-inline __attribute__((always_inline)) void combine_rows(const double* const* rows, const double* weights, std::size_t stride,
-                  double* out, std::size_t first, std::size_t last) {
-  const double* row[Points];
-  const double* weight[Points];
-  for (int m = 0; m < Points; ++m) {
-    row[m] = rows[m];
-    weight[m] = weights + static_cast<std::size_t>(m) * stride;
-  }
+inline __attribute__((always_inline)) void combine_block(
+    const double* const* window, std::size_t count, const double* weights, std::size_t weight_stride,
+    double* block, std::size_t block_stride, std::size_t first, std::size_t last) {
+  constexpr std::size_t width = 8;  // columns whose weights stay in registers over the block
+  std::size_t j = first;
+  for (; j + width <= last; j += width) {
+    double weight[Points][width];
+    for (int m = 0; m < Points; ++m) {
+      for (std::size_t v = 0; v < width; ++v) weight[m][v] = weights[static_cast<std::size_t>(m) * weight_stride + j + v];
+    }
+    for (std::size_t r = 0; r < count; ++r) {
+      double sum[width] = {};
+      for (int m = 0; m < Points; ++m) {
+        const double* row = window[r + static_cast<std::size_t>(m)] + j;
 #pragma omp simd
-  for (std::size_t j = first; j < last; ++j) {
-    double sum = 0.0;
-    for (int m = 0; m < Points; ++m) sum += weight[m][j] * row[m][j];
-    out[j] = sum;
+        for (std::size_t v = 0; v < width; ++v) sum[v] += weight[m][v] * row[v];
+      }
+      for (std::size_t v = 0; v < width; ++v) block[r * block_stride + j + v] = sum[v];
+    }
+  }
+  for (; j < last; ++j) {  // the columns left over
+    for (std::size_t r = 0; r < count; ++r) {
+      double sum = 0.0;
+      for (int m = 0; m < Points; ++m) sum += weights[static_cast<std::size_t>(m) * weight_stride + j] * window[r + static_cast<std::size_t>(m)][j];
+      block[r * block_stride + j] = sum;
+    }
   }
 }
 
@@ -79,13 +98,14 @@ inline __attribute__((always_inline)) void combine_rows(const double* const* row
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
-void combine_rows(int points, const double* const* rows, const double* weights, std::size_t stride,
-                  double* out, std::size_t first, std::size_t last) {
+void combine_block(int points, const double* const* window, std::size_t count, const double* weights,
+                   std::size_t weight_stride, double* block, std::size_t block_stride,
+                   std::size_t first, std::size_t last) {
   switch (points) {
-    case 4: return combine_rows<4>(rows, weights, stride, out, first, last);
-    case 6: return combine_rows<6>(rows, weights, stride, out, first, last);
-    case 8: return combine_rows<8>(rows, weights, stride, out, first, last);
-    default: return combine_rows<10>(rows, weights, stride, out, first, last);
+    case 4: return combine_block<4>(window, count, weights, weight_stride, block, block_stride, first, last);
+    case 6: return combine_block<6>(window, count, weights, weight_stride, block, block_stride, first, last);
+    case 8: return combine_block<8>(window, count, weights, weight_stride, block, block_stride, first, last);
+    default: return combine_block<10>(window, count, weights, weight_stride, block, block_stride, first, last);
   }
 }
 
@@ -127,7 +147,7 @@ struct LiouvilleSolver::Workspace {
     detail::LineShifter::Scratch x_scratch;
     detail::LineShifter::Scratch p_scratch;
     std::vector<double> tile;  // tile_columns lines of `centres` values
-    std::vector<double> line;  // one row (momenta values) of a Lagrange X sweep on its way out
+    std::vector<double> block;  // block_rows rows (padded_momenta apart) of a Lagrange X sweep
   };
   std::unique_ptr<detail::LineShifter> x_shifter;  // along x: length centres, periodic
   std::unique_ptr<detail::LineShifter> p_shifter;  // along p: length momenta
@@ -142,8 +162,10 @@ struct LiouvilleSolver::Workspace {
   // A recorded Lagrange X sweep not yet performed: its stencil and per-column weights.
   bool x_pending = false;
   int points = 0;
-  std::vector<double> column_weights;  // points rows of weight_stride (≥ momenta) values
-  std::size_t weight_stride = 0;
+  std::vector<double> column_weights;  // points rows of padded_momenta values
+  // Row length of the weights and of the thread blocks, padded by a cache line or more: rows
+  // 2^k values apart would share L1 sets with the rows of f they are combined with.
+  std::size_t padded_momenta = 0;
   std::vector<ColumnRun> runs;
 
   double* current(std::span<double> f) { return current_in_second ? second.data() : f.data(); }
@@ -152,41 +174,50 @@ struct LiouvilleSolver::Workspace {
     return cells >= parallel_cells ? static_cast<int>(threads.size()) : 1;
   }
 
-  // line[j] = (X-swept in)[c][j]: the recorded stencil over the rows around c (periodic).
-  void x_row(const double* in, std::size_t c, double* line) const {
+  // Rows [first_row, first_row + count) of the X-swept `in` into block (rows padded_momenta
+  // apart): the recorded stencil over the rows around them (periodic).
+  void x_block(const double* in, std::size_t first_row, std::size_t count, double* block) const {
     const long length = static_cast<long>(centres);
     const long first_node = kernels::stencil_first(points);
-    const double* rows[kernels::max_lagrange_points];
+    const std::size_t window_rows = count + static_cast<std::size_t>(points) - 1;
+    const double* window[block_rows + kernels::max_lagrange_points];
     for (const ColumnRun& run : runs) {
-      const long base = static_cast<long>(c) + run.offset + first_node;
-      for (int m = 0; m < points; ++m) {
-        long r = (base + m) % length;
+      const long base = static_cast<long>(first_row) + run.offset + first_node;
+      for (std::size_t q = 0; q < window_rows; ++q) {
+        long r = (base + static_cast<long>(q)) % length;
         if (r < 0) r += length;
-        rows[m] = in + static_cast<std::size_t>(r) * momenta;
+        window[q] = in + static_cast<std::size_t>(r) * momenta;
       }
-      combine_rows(points, rows, column_weights.data(), weight_stride, line, run.first, run.last);
+      combine_block(points, window, count, column_weights.data(), padded_momenta, block,
+                    padded_momenta, run.first, run.last);
     }
   }
 
-  // Performs the recorded X sweep from the current array into the other one. Each row is
-  // built in the thread's line buffer and handed to `finish_row(c, line, thread)`, which may
-  // change it in place and returns the mass it lost, before the row is streamed out.
-  // Returns the total mass lost.
+  // Performs the recorded X sweep from the current array into the other one. Each block of
+  // rows is built in the thread's buffer and every row handed to `finish_row(c, row, thread)`,
+  // which may change it in place and returns the mass it lost, before the row is streamed
+  // out. Returns the total mass lost.
   template <class FinishRow>
   double x_pass(std::span<double> f, FinishRow finish_row) {
     if (second.size() != f.size()) second.assign(f.size(), 0.0);
     const double* in = current(f);
     double* out = other(f);
+    const std::size_t blocks = (centres + block_rows - 1) / block_rows;
     double lost = 0.0;
 #pragma omp parallel num_threads(team_size(f.size())) reduction(+ : lost)
     {
       Thread& thread = threads[static_cast<std::size_t>(omp_get_thread_num())];
-      double* line = thread.line.data();
+      double* block = thread.block.data();
 #pragma omp for schedule(static)
-      for (std::size_t c = 0; c < centres; ++c) {
-        x_row(in, c, line);
-        lost += finish_row(c, line, thread);
-        stream_row(line, out + c * momenta, momenta);
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const std::size_t first_row = b * block_rows;
+        const std::size_t count = std::min(block_rows, centres - first_row);
+        x_block(in, first_row, count, block);
+        for (std::size_t r = 0; r < count; ++r) {
+          double* row = block + r * padded_momenta;
+          lost += finish_row(first_row + r, row, thread);
+          stream_row(row, out + (first_row + r) * momenta, momenta);
+        }
       }
       fence_streamed_rows();
     }
@@ -234,8 +265,7 @@ LiouvilleSolver::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& po
   work.centres = grid.centres;
   work.momenta = grid.momenta;
   work.points = options.interpolation.order + 1;
-  // Padded by a cache line or more: rows 2^k values apart share L1 sets with the rows of f.
-  work.weight_stride = grid.momenta + 8 - grid.momenta % 8 + 8;
+  work.padded_momenta = grid.momenta + 8 - grid.momenta % 8 + 8;
   work.x_shifter = std::make_unique<detail::LineShifter>(options.interpolation, grid.centres, false);
   work.p_shifter = std::make_unique<detail::LineShifter>(
       options.interpolation, grid.momenta, options.momentum_boundary == MomentumBoundary::zero);
@@ -245,7 +275,7 @@ LiouvilleSolver::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& po
     thread.x_scratch = work.x_shifter->make_scratch();
     thread.p_scratch = work.p_shifter->make_scratch();
     thread.tile.resize(tile_columns * grid.centres);
-    if (options.interpolation.kind == InterpolationKind::lagrange) thread.line.resize(grid.momenta);
+    if (options.interpolation.kind == InterpolationKind::lagrange) thread.block.resize(block_rows * work.padded_momenta);
   }
   if (!potential_.time_dependent()) {
     work.force.resize(grid.centres);
@@ -300,13 +330,13 @@ void LiouvilleSolver::sweep_x(std::span<double> f, double tau) {
     // never records two in a row; if it did, the first is performed here.)
     if (work.x_pending) work.settle(f);
     const int points = work.points;
-    work.column_weights.resize(static_cast<std::size_t>(points) * work.weight_stride);
+    work.column_weights.resize(static_cast<std::size_t>(points) * work.padded_momenta);
     work.runs.clear();
     for (std::size_t j = 0; j < momenta; ++j) {
       const auto split = kernels::split_shift(grid_.p(j) * cells_per_momentum);
       double weights[kernels::max_lagrange_points];
       kernels::lagrange_weights(points, split.fraction, weights);
-      for (int m = 0; m < points; ++m) work.column_weights[static_cast<std::size_t>(m) * work.weight_stride + j] = weights[m];
+      for (int m = 0; m < points; ++m) work.column_weights[static_cast<std::size_t>(m) * work.padded_momenta + j] = weights[m];
       if (work.runs.empty() || work.runs.back().offset != split.offset) {
         work.runs.push_back({j, j + 1, split.offset});
       } else {
