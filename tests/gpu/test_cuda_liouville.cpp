@@ -5,6 +5,7 @@
 #include <iostream>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include "gpu_test_support.hpp"
 #include "phasespace/cuda/device_data.hpp"
@@ -31,15 +32,28 @@ PhaseSpaceGrid test_grid() {
   return grid;
 }
 
+// centres × momenta cells over the same phase-space box as test_grid().
+PhaseSpaceGrid sized_grid(std::size_t centres, std::size_t momenta) {
+  PhaseSpaceGrid grid = test_grid();
+  grid.centres = centres;
+  grid.dx0 = 8.0 / static_cast<double>(centres);
+  grid.fft_length = momenta;
+  grid.k_first = -static_cast<long>(momenta / 2);
+  grid.momenta = momenta;
+  grid.dp = 6.0 / static_cast<double>(momenta);
+  return grid;
+}
+
 template <class Real>
 void check_against_cpu(int order, Scheme scheme, MomentumBoundary boundary,
-                       const std::string& potential_text, double tolerance) {
+                       const std::string& potential_text, double tolerance,
+                       const PhaseSpaceGrid& grid = test_grid()) {
   const unsigned int seed = gpu_test::fresh_seed();
   SCOPED_TRACE(std::string(gpu_test::precision_name<Real>()) + ", lagrange" +
                std::to_string(order) + ", " + to_string(scheme) + ", " +
                (boundary == MomentumBoundary::zero ? "zero" : "periodic") + " in p, U = " +
-               potential_text + ", seed " + std::to_string(seed));
-  const PhaseSpaceGrid grid = test_grid();
+               potential_text + ", " + std::to_string(grid.centres) + " x " +
+               std::to_string(grid.momenta) + " cells, seed " + std::to_string(seed));
   const Potential potential(potential_text);
   LiouvilleOptions options;
   options.mass = 1.1;
@@ -94,6 +108,25 @@ TEST(CudaLiouville, ZeroBoundaryMatchesCpuInFloat) {
   PHASESPACE_REQUIRE_DEVICE();
   check_against_cpu<float>(5, Scheme::yoshida4, MomentumBoundary::zero,
                            "3*x^2*(1 + 0.3*sin(2*t)) + 0.2*sin(3*x)", 1e-4);
+}
+
+// The sweeps make several outputs per thread (8 rows of a column in X, 16 bytes of a row in P):
+// lines shorter than one thread's X window (8 + points - 1 rows, so it wraps more than once)
+// and rows longer than one block's span (1024 floats, 512 doubles), neither a multiple of it.
+TEST(CudaLiouville, ShortAndLongLinesMatchCpu) {
+  PHASESPACE_REQUIRE_DEVICE();
+  const std::string smooth = "0.5*x^2 + 0.2*sin(3*x)";
+  const std::string strong = "3*x^2*(1 + 0.3*sin(2*t)) + 0.2*sin(3*x)";
+  for (const auto& [centres, momenta] :
+       {std::pair<std::size_t, std::size_t>{10, 13}, std::pair<std::size_t, std::size_t>{37, 1100}}) {
+    const PhaseSpaceGrid grid = sized_grid(centres, momenta);
+    for (int order : {3, 9}) {
+      check_against_cpu<double>(order, Scheme::strang, MomentumBoundary::periodic, smooth, 1e-10, grid);
+      check_against_cpu<float>(order, Scheme::strang, MomentumBoundary::periodic, smooth, 1e-4, grid);
+      check_against_cpu<double>(order, Scheme::yoshida4, MomentumBoundary::zero, strong, 1e-10, grid);
+    }
+    check_against_cpu<float>(3, Scheme::yoshida4, MomentumBoundary::zero, strong, 1e-4, grid);
+  }
 }
 
 TEST(CudaLiouville, MassIsConservedWithPeriodicMomenta) {
