@@ -107,6 +107,29 @@ TEST(CudaProjection, HannWindowChunkedOverMembersMatchesCpuInFloat) {
   check_against_cpu<float>(c, 1e-4);
 }
 
+// The gather and accumulate kernels make 4 slots / momenta per thread (1024 per block): rows
+// longer than that and not a multiple of it, all momenta and a momentum cut; and a window wider
+// than the periodic grid (half = 242 > 200 points: ψ wraps more than once).
+TEST(CudaProjection, LongRowsAndWindowsWiderThanTheGridMatchCpu) {
+  PHASESPACE_REQUIRE_DEVICE();
+  PhaseSpaceOptions long_rows;
+  long_rows.centre_stride = 5;
+  long_rows.fft_length = 1100;  // σ = 0.4 on dx = 11/1500: support 2·483 + 1
+  const ProjectionCase all_momenta{1500, 2, 0.03, Window{WindowShape::gaussian, 0.4}, long_rows,
+                                   std::size_t{256} << 20};
+  check_against_cpu<double>(all_momenta, 1e-10);
+  check_against_cpu<float>(all_momenta, 1e-4);
+  ProjectionCase cut = all_momenta;
+  cut.options.p_cut = 3.0;  // 257 momenta from k_first = -128
+  check_against_cpu<double>(cut, 1e-10);
+  PhaseSpaceOptions wide;
+  wide.centre_stride = 8;
+  const ProjectionCase wider_than_grid{200, 2, 0.03, Window{WindowShape::gaussian, 1.5}, wide,
+                                       std::size_t{256} << 20};
+  check_against_cpu<double>(wider_than_grid, 1e-10);
+  check_against_cpu<float>(wider_than_grid, 1e-4);
+}
+
 TEST(CudaProjection, WrongDensitySizeIsAnInputError) {
   PHASESPACE_REQUIRE_DEVICE();
   const Grid grid = make_grid(-5.0, 6.0, 1000);
