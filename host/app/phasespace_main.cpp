@@ -1,5 +1,6 @@
 // phasespace: validate or run an ħ → 0 convergence study described by one JSON config.
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iomanip>
@@ -112,11 +113,17 @@ int run(const Arguments& arguments) {
   options.resume = arguments.resume;
   options.stop = &stop_requested;
   if (!arguments.quiet) {
-    options.progress = [](const phasespace::Progress& p) {
+    // One status line, redrawn at most four times a second (and at each finished point).
+    auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+    options.progress = [last](const phasespace::Progress& p) mutable {
+      const bool finished = p.stage == "done" || p.stage == "skipped (resumed)";
+      const auto now = std::chrono::steady_clock::now();
+      if (!finished && now - last < std::chrono::milliseconds(250)) return;
+      last = now;
       std::fprintf(stderr, "\r[hbar %zu/%zu = %.4g] %-18s t = %-9.4g / %-9.4g elapsed %-8s ETA %-8s",
                    p.point + 1, p.points, p.hbar, p.stage.c_str(), p.t, p.t_end,
                    format_duration(p.elapsed).c_str(), format_duration(p.eta).c_str());
-      if (p.stage == "done" || p.stage == "skipped (resumed)") std::fprintf(stderr, "\n");
+      if (finished) std::fprintf(stderr, "\n");
     };
   }
   const auto summary = phasespace::run_study(config, options);
