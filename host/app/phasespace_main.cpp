@@ -87,14 +87,15 @@ std::string format_duration(double seconds) {
 void print_plan(const phasespace::StudyConfig& config, const phasespace::StudyPlan& plan) {
   std::cout << "study \"" << config.name << "\": " << plan.points.size() << " hbar points, backend "
             << plan.backend << ", precision " << config.precision << "\n";
-  std::printf("%10s %9s %8s %9s %8s %8s %9s %10s %10s %11s %11s\n", "hbar", "N", "members",
-              "window", "centres", "momenta", "dp", "q_steps", "c_steps", "memory_MB",
-              "work_Gflop");
+  std::printf("%10s %9s %8s %9s %8s %8s %9s %10s %10s %11s %11s %11s\n", "hbar", "N",
+              "members", "window", "centres", "momenta", "dp", "q_steps", "c_steps", "memory_MB",
+              "device_MB", "work_Gflop");
   for (const auto& point : plan.points) {
-    std::printf("%10.4g %9zu %8zu %9.4g %8zu %8zu %9.3g %10zu %10zu %11.1f %11.2f\n", point.hbar,
-                point.grid.size, point.members, point.window_width, point.phase_space.centres,
-                point.phase_space.momenta, point.phase_space.dp, point.quantum_steps,
-                point.classical_steps, point.memory_bytes / 1e6,
+    std::printf("%10.4g %9zu %8zu %9.4g %8zu %8zu %9.3g %10zu %10zu %11.1f %11.1f %11.2f\n",
+                point.hbar, point.grid.size, point.members, point.window_width,
+                point.phase_space.centres, point.phase_space.momenta, point.phase_space.dp,
+                point.quantum_steps, point.classical_steps, point.memory_bytes / 1e6,
+                point.device_memory_bytes / 1e6,
                 (5.0 * point.quantum_work + 20.0 * point.classical_work) / 1e9);
   }
 }

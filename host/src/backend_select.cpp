@@ -47,6 +47,13 @@ std::string backend_device_name(const std::string& backend) {
   return cpu_model() + " (" + std::to_string(omp_get_max_threads()) + " threads)";
 }
 
+double cuda_free_memory_bytes() {
+#if defined(PHASESPACE_HAS_CUDA)
+  if (cuda::device_available(nullptr)) return static_cast<double>(cuda::device_free_bytes());
+#endif
+  return 0.0;
+}
+
 #if !defined(PHASESPACE_HAS_CUDA)
 std::unique_ptr<PointEngine> make_cuda_engine(const StudyConfig&, const PointPlan&) {
   throw NotCompiled("backend cuda not compiled in");

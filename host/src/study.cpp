@@ -48,6 +48,18 @@ std::string format_bytes(double bytes) {
   return out.str();
 }
 
+// Device bytes of one point on backend cuda: ψ and the split-step's cuFFT work area (about ψ
+// again), the potential phase tables, the projector's chunk buffer and its cuFFT work area
+// (bounded by the 256 MB budget each), and three phase-space fields (ρ_q, ρ_c, sweep scratch).
+double device_memory_estimate(const StudyConfig& config, const PointPlan& point) {
+  const double real = config.precision == "float" ? 4.0 : 8.0;
+  const double psi = 2.0 * real * static_cast<double>(point.members * point.grid.size);
+  const double tables = 4.0 * 2.0 * real * static_cast<double>(point.grid.size);
+  const double projector = 2.0 * 256e6;
+  const double fields = 3.0 * real * static_cast<double>(point.phase_space.cells());
+  return 2.0 * psi + tables + projector + fields;
+}
+
 // Cross-checks of one ħ point that need the derived grids.
 void check_point(const StudyConfig& config, const PointPlan& plan, std::size_t index) {
   const std::string where = " (at hbar[" + std::to_string(index) + "] = " +
@@ -76,6 +88,13 @@ void check_point(const StudyConfig& config, const PointPlan& plan, std::size_t i
     require(std::abs(t / dt - std::round(t / dt)) < 1e-6 * std::max(1.0, t / dt),
             point_path("time.outputs", i), format_number(t),
             "must be a whole number of classical.dt = " + format_number(dt));
+  }
+  if (plan.device_memory_bytes > 0.0) {
+    const double free_bytes = cuda_free_memory_bytes();
+    require(plan.device_memory_bytes < 0.9 * free_bytes, "resolution",
+            format_bytes(plan.device_memory_bytes) + " of device memory needed" + where,
+            "more than 90% of the device's free " + format_bytes(free_bytes) +
+                "; lower resolution or members, or use backend cpu");
   }
   const double memory = physical_memory_bytes();
   require(memory == 0.0 || plan.memory_bytes < 0.8 * memory, "resolution",
@@ -107,6 +126,14 @@ StudyPlan plan_study(const StudyConfig& config, const std::string& backend_overr
   require(config.precision == "double" || plan.backend == "cuda", "precision",
           "\"" + config.precision + "\"",
           "\"float\" runs on backend cuda only; the CPU reference computes in double");
+  if (plan.backend == "cuda") {
+    require(config.classical.collisions.empty(), "classical.collisions",
+            std::to_string(config.classical.collisions.size()) + " operators",
+            "collisions run on backend cpu only so far; use backend cpu");
+    require(config.classical.interpolation.kind == InterpolationKind::lagrange,
+            "classical.interpolation", to_string(config.classical.interpolation),
+            "backend cuda interpolates with lagrange3..lagrange9 only so far");
+  }
   const double length = config.system.x_max - config.system.x_min;
   for (std::size_t i = 0; i < config.hbar.size(); ++i) {
     PointPlan point;
@@ -137,6 +164,7 @@ StudyPlan plan_study(const StudyConfig& config, const std::string& backend_overr
                          static_cast<double>(point.quantum_steps);
     point.classical_work = static_cast<double>(point.phase_space.cells()) *
                            static_cast<double>(point.classical_steps);
+    if (plan.backend == "cuda") point.device_memory_bytes = device_memory_estimate(config, point);
     check_point(config, point, i);
     plan.points.push_back(point);
   }

@@ -17,6 +17,8 @@ namespace phasespace {
 bool cuda_backend_compiled();
 bool cuda_device_present(std::string* reason);
 std::string backend_device_name(const std::string& backend);
+// Free memory on the CUDA device (0 when the backend is not compiled in or has no device).
+double cuda_free_memory_bytes();
 std::string resolve_backend(const std::string& requested);
 
 // What a backend does for one ħ point; the fields it holds stay on its side (the device for

@@ -25,6 +25,7 @@ struct PointPlan {
   std::size_t quantum_steps = 0;
   std::size_t classical_steps = 0;
   double memory_bytes = 0.0;      // peak host memory estimate
+  double device_memory_bytes = 0.0;  // peak device memory estimate (backend cuda), else 0
   double quantum_work = 0.0;      // members · N · log2 N · steps (FFT butterflies)
   double classical_work = 0.0;    // cells · steps
 };
