@@ -15,9 +15,9 @@ namespace {
 template <class Real>
 class CudaEngine : public PointEngine {
  public:
-  CudaEngine(const StudyConfig& config, const PointPlan& plan)
+  CudaEngine(const StudyConfig& config, const PointPlan& plan, MemberRange members)
       : potential_(config.system.potential, config.system.potential_derivative, "system.potential"),
-        ensemble_(make_initial_ensemble(config.initial_state, plan.grid, plan.hbar)),
+        ensemble_(make_point_ensemble(config, plan, members)),
         propagator_(plan.grid, potential_,
                     {config.system.mass, plan.hbar, config.time.dt, config.time.scheme,
                      config.system.absorbing},
@@ -77,9 +77,10 @@ class CudaEngine : public PointEngine {
 
 }  // namespace
 
-std::unique_ptr<PointEngine> make_cuda_engine(const StudyConfig& config, const PointPlan& plan) {
-  if (config.precision == "float") return std::make_unique<CudaEngine<float>>(config, plan);
-  return std::make_unique<CudaEngine<double>>(config, plan);
+std::unique_ptr<PointEngine> make_cuda_engine(const StudyConfig& config, const PointPlan& plan,
+                                              MemberRange members) {
+  if (config.precision == "float") return std::make_unique<CudaEngine<float>>(config, plan, members);
+  return std::make_unique<CudaEngine<double>>(config, plan, members);
 }
 
 }  // namespace phasespace

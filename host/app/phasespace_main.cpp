@@ -3,6 +3,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -10,12 +11,13 @@
 #include <vector>
 
 #include "phasespace/errors.hpp"
+#include "phasespace/parallel.hpp"
 #include "phasespace/study.hpp"
 
 namespace {
 
 const char* usage =
-    "usage: phasespace validate CONFIG [--backend auto|cpu|cuda]\n"
+    "usage: phasespace validate CONFIG [--backend auto|cpu|cuda] [--ranks R]\n"
     "       phasespace run CONFIG [--backend auto|cpu|cuda] [--out DIR] [--quiet] [--resume]\n"
     "       phasespace --version\n";
 
@@ -33,7 +35,10 @@ struct Arguments {
   std::string out;
   bool quiet = false;
   bool resume = false;
+  int ranks = 0;  // validate: show the division over this many ranks (0: the MPI world's size)
 };
+
+phasespace::MpiSession* session = nullptr;  // one rank of an MPI job, or the one process
 
 Arguments parse_arguments(int argc, char** argv) {
   std::vector<std::string> words(argv + 1, argv + argc);
@@ -58,6 +63,11 @@ Arguments parse_arguments(int argc, char** argv) {
       arguments.out = value();
     } else if (word == "--quiet" && arguments.command == "run") {
       arguments.quiet = true;
+    } else if (word == "--ranks" && arguments.command == "validate") {
+      const std::string text = value();
+      arguments.ranks = std::atoi(text.c_str());
+      phasespace::require(arguments.ranks >= 1 && std::to_string(arguments.ranks) == text, "--ranks",
+                          text, "a whole number of ranks >= 1");
     } else if (word == "--resume" && arguments.command == "run") {
       arguments.resume = true;
     } else if (word.rfind("--", 0) != 0 && arguments.config.empty()) {
@@ -103,7 +113,11 @@ void print_plan(const phasespace::StudyConfig& config, const phasespace::StudyPl
 int run(const Arguments& arguments) {
   const phasespace::StudyConfig config = phasespace::load_config(arguments.config);
   if (arguments.command == "validate") {
-    print_plan(config, phasespace::plan_study(config, arguments.backend));
+    const auto plan = phasespace::plan_study(config, arguments.backend);
+    if (session->rank() != 0) return 0;
+    print_plan(config, plan);
+    const int ranks = arguments.ranks > 0 ? arguments.ranks : session->size();
+    if (ranks > 1) std::cout << phasespace::format_work_division(plan, phasespace::divide_work(plan, ranks));
     std::cout << "config is valid\n";
     return 0;
   }
@@ -113,7 +127,8 @@ int run(const Arguments& arguments) {
   options.output_dir = arguments.out;
   options.resume = arguments.resume;
   options.stop = &stop_requested;
-  if (!arguments.quiet) {
+  if (!arguments.quiet && session->size() > 1) std::cerr << session->placement() + "\n";
+  if (!arguments.quiet && session->rank() == 0) {
     // One status line, redrawn at most four times a second (and at each finished point).
     auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
     options.progress = [last](const phasespace::Progress& p) mutable {
@@ -127,7 +142,9 @@ int run(const Arguments& arguments) {
       if (finished) std::fprintf(stderr, "\n");
     };
   }
-  const auto summary = phasespace::run_study(config, options);
+  const auto summary = session->size() > 1 ? phasespace::run_study_mpi(config, options)
+                                           : phasespace::run_study(config, options);
+  if (session->rank() != 0) return 0;
   std::cout << phasespace::format_summary_table(summary);
   std::cout << "results in " << (arguments.out.empty() ? config.output.dir : arguments.out) << "\n";
   return 0;
@@ -144,15 +161,20 @@ int main(int argc, char** argv) {
     std::cout << usage;
     return 0;
   }
+  phasespace::MpiSession mpi(&argc, &argv);
+  session = &mpi;
   try {
     return run(parse_arguments(argc, argv));
   } catch (const phasespace::Interrupted& error) {
+    if (mpi.rank() != 0) return 130;  // every rank stops together; rank 0 says so
     std::cerr << "\nphasespace: " << error.what() << "\n";
     return 130;
   } catch (const phasespace::InputError& error) {
+    if (mpi.size() > 1) phasespace::abort_all_ranks(error.what(), 2);
     std::cerr << "phasespace: error: " << error.what() << "\n";
     return 2;
   } catch (const std::exception& error) {
+    if (mpi.size() > 1) phasespace::abort_all_ranks(error.what(), 1);
     std::cerr << "phasespace: error: " << error.what() << "\n";
     return 1;
   }

@@ -55,7 +55,7 @@ double cuda_free_memory_bytes() {
 }
 
 #if !defined(PHASESPACE_HAS_CUDA)
-std::unique_ptr<PointEngine> make_cuda_engine(const StudyConfig&, const PointPlan&) {
+std::unique_ptr<PointEngine> make_cuda_engine(const StudyConfig&, const PointPlan&, MemberRange) {
   throw NotCompiled("backend cuda not compiled in");
 }
 #endif

@@ -175,8 +175,7 @@ std::vector<std::string> distance_metric_names() {
   return {"l1", "l1_weak", "l2_rel", "density_l1", "current_l1"};
 }
 
-namespace {
-
+// Shared with the MPI driver (study_engine.hpp).
 json grid_json(const PointPlan& plan) {
   const PhaseSpaceGrid& ps = plan.phase_space;
   return {{"points", plan.grid.size},
@@ -226,8 +225,6 @@ std::string config_hash(const StudyConfig& config) {
   out << std::hex << std::hash<std::string>{}(config.source.dump());
   return out.str();
 }
-
-}  // namespace
 
 json run_study(const StudyConfig& config, const StudyOptions& options) {
   const auto started = std::chrono::steady_clock::now();

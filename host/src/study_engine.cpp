@@ -18,9 +18,9 @@ namespace {
 
 class CpuEngine : public PointEngine {
  public:
-  CpuEngine(const StudyConfig& config, const PointPlan& plan)
+  CpuEngine(const StudyConfig& config, const PointPlan& plan, MemberRange members)
       : potential_(config.system.potential, config.system.potential_derivative, "system.potential"),
-        ensemble_(make_initial_ensemble(config.initial_state, plan.grid, plan.hbar)),
+        ensemble_(make_point_ensemble(config, plan, members)),
         propagator_(plan.grid, potential_,
                     {config.system.mass, plan.hbar, config.time.dt, config.time.scheme,
                      config.system.absorbing},
@@ -160,8 +160,9 @@ std::vector<std::shared_ptr<const CollisionOperator>> make_collisions(const Stud
   return collisions;
 }
 
-std::unique_ptr<PointEngine> make_cpu_engine(const StudyConfig& config, const PointPlan& plan) {
-  return std::make_unique<CpuEngine>(config, plan);
+std::unique_ptr<PointEngine> make_cpu_engine(const StudyConfig& config, const PointPlan& plan,
+                                             MemberRange members) {
+  return std::make_unique<CpuEngine>(config, plan, members);
 }
 
 json run_point(const std::string& backend, const PointRunInput& input) {
@@ -176,15 +177,25 @@ json run_point(const std::string& backend, const PointRunInput& input) {
   };
   std::unique_ptr<PointEngine> engine;
   timed("setup", [&] {
-    engine = backend == "cuda" ? make_cuda_engine(config, plan) : make_cpu_engine(config, plan);
+    const MemberRange members = input.part ? input.part->members : MemberRange{};
+    engine = backend == "cuda" ? make_cuda_engine(config, plan, members)
+                               : make_cpu_engine(config, plan, members);
   });
   const PhaseSpaceGrid& ps = plan.phase_space;
   const GaussianSmoother smoother(ps, config.metrics.weak_width[0], config.metrics.weak_width[1]);
   OutputState state;
   state.quantum.resize(ps.cells());
   state.classical.resize(ps.cells());
-  timed("projection", [&] { engine->quantum_density(state.quantum); });
-  engine->start_classical(state.quantum);
+  // Shared over ranks: each projects its chunk, the owner gets the sum and does the rest.
+  const bool owner = input.part == nullptr || input.part->owner;
+  auto reduce = [&](std::span<double> values) {
+    if (input.part != nullptr) input.part->reduce(values);
+  };
+  timed("projection", [&] {
+    engine->quantum_density(state.quantum);
+    reduce(state.quantum);
+  });
+  if (owner) engine->start_classical(state.quantum);
 
   const double dt_q = config.time.dt;
   const double dt_c = config.classical.dt.value_or(config.time.dt);
@@ -202,7 +213,7 @@ json run_point(const std::string& backend, const PointRunInput& input) {
                           input.report(now, "quantum", work_q / work * now / config.time.t_end);
                         });
     });
-    timed("classical", [&] {
+    if (owner) timed("classical", [&] {
       advance_in_chunks([&](double t0, std::size_t n) { engine->advance_classical(t0, n); }, t,
                         steps_c, dt_c, input.stop, [&](double now) {
                           input.report(now, "classical",
@@ -210,29 +221,41 @@ json run_point(const std::string& backend, const PointRunInput& input) {
                         });
     });
     t = t_out;
-    timed("projection", [&] { engine->quantum_density(state.quantum); });
-    engine->classical_density(state.classical);
+    timed("projection", [&] {
+      engine->quantum_density(state.quantum);
+      reduce(state.quantum);
+    });
+    if (owner) engine->classical_density(state.classical);
     timed("metrics", [&] {
       engine->quantum_observables(state.n, state.j);
+      reduce(state.n);
+      reduce(state.j);
+      if (!owner) return;
       state.t = t;
       add_metrics(table, config, plan, smoother, state);
     });
-    if (!input.fields_path.empty()) {
+    if (!input.fields_path.empty() && owner) {
       fields.times.push_back(t);
       fields.rho_quantum.insert(fields.rho_quantum.end(), state.quantum.begin(), state.quantum.end());
       fields.rho_classical.insert(fields.rho_classical.end(), state.classical.begin(),
                                   state.classical.end());
-      const auto psi = engine->pure_state();
+      // A chunk of one member is not a pure state unless the whole ensemble is that member.
+      const auto psi = input.part == nullptr || plan.members == 1
+                           ? engine->pure_state() : std::vector<std::complex<double>>{};
       fields.psi.insert(fields.psi.end(), psi.begin(), psi.end());
     }
   }
-  if (!input.fields_path.empty()) {
+  if (!input.fields_path.empty() && owner) {
     timed("output", [&] {
       fields.hbar = plan.hbar;
       for (std::size_t n = 0; n < plan.grid.size; ++n) fields.x.push_back(plan.grid.x(n));
       for (std::size_t c = 0; c < ps.centres; ++c) fields.x0.push_back(ps.x0(c));
       for (std::size_t j = 0; j < ps.momenta; ++j) fields.p.push_back(ps.p(j));
-      write_fields_hdf5(input.fields_path, fields);
+      if (input.part != nullptr && input.part->fields_sink) {
+        input.part->fields_sink(fields);
+      } else {
+        write_fields_hdf5(input.fields_path, fields);
+      }
     });
   }
   return {{"hbar", plan.hbar},

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "phasespace/output.hpp"
 #include "phasespace/study.hpp"
 
 namespace phasespace {
@@ -38,8 +39,29 @@ class PointEngine {
   virtual std::vector<std::complex<double>> pure_state() = 0;
 };
 
-std::unique_ptr<PointEngine> make_cpu_engine(const StudyConfig& config, const PointPlan& plan);
-std::unique_ptr<PointEngine> make_cuda_engine(const StudyConfig& config, const PointPlan& plan);
+// Members [begin, end) of a point's ensemble: one rank's chunk when a point is shared over MPI
+// ranks (parallel.hpp). Weights keep their values in the whole ensemble (not renormalised), so
+// the chunks' projected densities and observables add up to those of the whole ensemble.
+struct MemberRange {
+  std::size_t begin = 0;
+  std::size_t end = static_cast<std::size_t>(-1);  // clipped to the ensemble's size
+};
+Ensemble make_point_ensemble(const StudyConfig& config, const PointPlan& plan, MemberRange members);
+
+std::unique_ptr<PointEngine> make_cpu_engine(const StudyConfig& config, const PointPlan& plan,
+                                             MemberRange members = {});
+std::unique_ptr<PointEngine> make_cuda_engine(const StudyConfig& config, const PointPlan& plan,
+                                              MemberRange members = {});
+
+// This process's part in a point shared over ranks (study_mpi.cpp); absent: the whole point.
+struct PointPart {
+  MemberRange members;
+  bool owner = true;  // runs the classical solver and the metrics, and receives the sums
+  // Sums the partial values (densities, n, j) of all chunks onto the owner, in place.
+  std::function<void(std::span<double>)> reduce;
+  // Takes the owner's fields record instead of writing it to PointRunInput::fields_path.
+  std::function<void(const FieldsRecord&)> fields_sink;
+};
 
 struct PointRunInput {
   const StudyConfig& config;
@@ -48,6 +70,7 @@ struct PointRunInput {
   std::string fields_path;  // empty: no fields
   const std::atomic<bool>* stop;
   std::function<void(double t, const std::string& stage, double fraction)> report;
+  const PointPart* part = nullptr;  // set when the point is shared over MPI ranks
 };
 
 // Runs one point and returns runs[i] of summary.json (without "grid").
@@ -56,6 +79,12 @@ nlohmann::json run_point(const std::string& backend, const PointRunInput& input)
 // Builds the collision operators of the config for one point.
 std::vector<std::shared_ptr<const CollisionOperator>> make_collisions(const StudyConfig& config,
                                                                       const PointPlan& plan);
+
+// Pieces of run_study that the MPI driver (study_mpi.cpp) shares: the resume key, the grid
+// block of runs[i], and the rate fits over the runs.
+std::string config_hash(const StudyConfig& config);
+nlohmann::json grid_json(const PointPlan& plan);
+nlohmann::json fit_all(const nlohmann::json& runs);
 
 // Calls scripts/plot_study.py with Debian's python3; throws Error with its output on failure.
 void draw_figures(const std::string& results_dir);
