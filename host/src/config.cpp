@@ -144,11 +144,59 @@ GaussianPacket parse_packet(const ObjectReader& reader) {
   return {reader.number("x0"), reader.number("p0", 0.0), reader.positive("sigma")};
 }
 
+// Orbitals of initial_state.trap with occupations (many_body.hpp); system.mass is set later.
+ManyBodyState parse_many_body(const json& node, const std::string& path, const std::string& kind) {
+  ManyBodyState state;
+  state.statistics = parse_statistics(kind);
+  std::vector<std::string> keys = {"kind", "trap", "orbitals", "occupation_tolerance"};
+  if (state.statistics == Statistics::fermions) {
+    keys.insert(keys.end(), {"particles", "particles_times_hbar"});
+  } else {
+    keys.insert(keys.end(), {"temperature", "particles", "particles_times_hbar"});
+    if (state.statistics != Statistics::boltzmann) keys.push_back("mu");
+  }
+  ObjectReader reader(node, path, keys);
+  state.trap = reader.text("trap");
+  Expression check(state.trap, {"x"}, {}, path + ".trap");
+  if (reader.has("orbitals")) state.orbitals = reader.count("orbitals");
+  state.occupation_tolerance = reader.positive("occupation_tolerance", 1e-10);
+  require(state.occupation_tolerance < 1.0, path + ".occupation_tolerance",
+          format_number(state.occupation_tolerance), "must be in (0, 1)");
+  if (reader.has("particles") && reader.has("particles_times_hbar")) {
+    throw InputError(path + ".particles_times_hbar = " + show(reader.at("particles_times_hbar")) +
+                     ": give particles (N) or particles_times_hbar (N*hbar fixed over the sweep), not both");
+  }
+  if (reader.has("particles_times_hbar")) {
+    state.particles_times_hbar = reader.positive("particles_times_hbar");
+  }
+  if (state.statistics == Statistics::fermions) {
+    if (state.particles_times_hbar) return state;  // N per hbar: checked when solved
+    const std::size_t particles = reader.count("particles");
+    state.particles = static_cast<double>(particles);
+    require(!state.orbitals || *state.orbitals >= particles, path + ".orbitals",
+            std::to_string(state.orbitals.value_or(0)),
+            "must be >= particles = " + format_number(*state.particles) + " (the filled orbitals)");
+    return state;
+  }
+  state.temperature = reader.positive("temperature");
+  if (state.statistics == Statistics::boltzmann) {
+    if (!state.particles_times_hbar) state.particles = reader.positive("particles", 1.0);
+    return state;
+  }
+  const bool given_n = reader.has("particles") || reader.has("particles_times_hbar");
+  require(reader.has("mu") != given_n, path + ".mu",
+          reader.has("mu") ? show(reader.at("mu")) : "missing",
+          "give exactly one of mu (chemical potential) and particles (N)");
+  if (reader.has("mu")) state.mu = reader.number("mu");
+  if (reader.has("particles")) state.particles = reader.positive("particles");
+  return state;
+}
+
 InitialStateConfig parse_state(const json& node, const std::string& path, bool pure_only) {
   const std::vector<std::string> kinds_pure = {"gaussian", "wkb", "superposition"};
   if (!node.is_object() || !node.contains("kind") || !node["kind"].is_string()) {
     throw InputError(path + ".kind: missing; allowed: gaussian, wkb, superposition" +
-                     std::string(pure_only ? "" : ", ensemble, gaussian_mixed, coherent_ensemble"));
+                     std::string(pure_only ? "" : ", ensemble, gaussian_mixed, coherent_ensemble, fermions, fermi_dirac, bose_einstein, boltzmann"));
   }
   InitialStateConfig state;
   state.kind = node["kind"].get<std::string>();
@@ -204,10 +252,13 @@ InitialStateConfig parse_state(const json& node, const std::string& path, bool p
     const auto p_range = reader.pair("p_range");
     state.coherent.p_range[0] = p_range[0];
     state.coherent.p_range[1] = p_range[1];
+  } else if (!pure_only && (state.kind == "fermions" || state.kind == "fermi_dirac" ||
+                            state.kind == "bose_einstein" || state.kind == "boltzmann")) {
+    state.many_body = parse_many_body(node, path, state.kind);
   } else {
     throw InputError(path + ".kind = \"" + state.kind + "\": allowed gaussian, wkb, superposition" +
                      std::string(pure_only ? " (members of an ensemble are pure states)"
-                                           : ", ensemble, gaussian_mixed, coherent_ensemble"));
+                                           : ", ensemble, gaussian_mixed, coherent_ensemble, fermions, fermi_dirac, bose_einstein, boltzmann"));
   }
   return state;
 }
@@ -400,6 +451,7 @@ StudyConfig parse_config(const json& json_config) {
           "\"" + config.precision + "\"", "allowed \"double\", \"float\"");
   config.system = parse_system(reader.at("system"));
   config.initial_state = parse_state(reader.at("initial_state"), "initial_state", false);
+  config.initial_state.many_body.mass = config.system.mass;  // the orbitals' mass
   config.hbar = reader.numbers("hbar");
   for (std::size_t i = 0; i < config.hbar.size(); ++i) {
     require(config.hbar[i] > 0.0, "hbar[" + std::to_string(i) + "]", format_number(config.hbar[i]),
@@ -440,6 +492,10 @@ Ensemble make_initial_ensemble(const InitialStateConfig& state, const Grid& grid
   if (state.kind == "superposition") return pure_state(grid, superposition(grid, hbar, state.terms));
   if (state.kind == "gaussian_mixed") return gaussian_mixed_state(grid, hbar, state.mixed);
   if (state.kind == "coherent_ensemble") return coherent_ensemble(grid, hbar, state.coherent);
+  if (state.kind == "fermions" || state.kind == "fermi_dirac" || state.kind == "bose_einstein" ||
+      state.kind == "boltzmann") {
+    return many_body_ensemble(state.many_body, grid, hbar);  // weights: occupations, trace N
+  }
   if (state.kind == "ensemble") {
     Ensemble ensemble(grid, 0);
     for (const auto& [weight, member] : state.members) {

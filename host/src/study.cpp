@@ -217,6 +217,22 @@ json fit_all(const json& runs) {
     }
     fits[metric] = per_time;
   }
+  // The Thomas–Fermi distance (runs[i].initial, many-body kinds) exists at t = 0 only.
+  if (first.contains("initial") && first["initial"].contains("thomas_fermi_l1")) {
+    std::vector<double> hbar, error;
+    for (const auto& run : runs) {
+      const json& value = run["initial"]["thomas_fermi_l1"];
+      if (!value.is_number()) continue;
+      hbar.push_back(run["hbar"].get<double>());
+      error.push_back(value.get<double>());
+    }
+    const RateFit fit = fit_rate(hbar, error);
+    auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+    fits["thomas_fermi_l1"] = json::array({{{"time", 0.0},
+                                            {"rate", number(fit.rate)},
+                                            {"stderr", number(fit.stderr_rate)},
+                                            {"points", fit.points}}});
+  }
   return fits;
 }
 
@@ -333,6 +349,25 @@ std::string format_summary_table(const json& summary) {
         table << std::setw(20) << cell.str();
       }
       table << "\n";
+    }
+  }
+  // Many-body kinds: particles and the Thomas–Fermi distance at t = 0 per ħ, and its rate.
+  if (!summary["runs"].empty() && summary["runs"][0].contains("initial") &&
+      summary["runs"][0]["initial"].contains("thomas_fermi_l1")) {
+    table << "\nat t = 0" << std::setw(14) << "particles" << std::setw(18) << "thomas_fermi_l1\n";
+    for (const auto& run : summary["runs"]) {
+      table << std::scientific << std::setprecision(3) << std::setw(8) << run["hbar"].get<double>()
+            << std::defaultfloat << std::setw(14) << run["initial"]["particles"].get<double>()
+            << std::scientific << std::setw(17) << run["initial"]["thomas_fermi_l1"].get<double>()
+            << "\n";
+    }
+    if (summary.contains("fits") && summary["fits"].contains("thomas_fermi_l1")) {
+      const json& fit = summary["fits"]["thomas_fermi_l1"][0];
+      if (fit["rate"].is_number()) {
+        table << std::fixed << std::setprecision(3) << "thomas_fermi_l1 rate beta = "
+              << fit["rate"].get<double>() << " +- "
+              << (fit["stderr"].is_number() ? fit["stderr"].get<double>() : 0.0) << "\n";
+      }
     }
   }
   return table.str();

@@ -9,6 +9,7 @@
 #include "phasespace/errors.hpp"
 #include "phasespace/metrics.hpp"
 #include "phasespace/output.hpp"
+#include "many_body_study.hpp"
 
 namespace phasespace {
 
@@ -98,21 +99,24 @@ void add_moments(MetricTable& table, const std::string& suffix, const Moments& m
 struct OutputState {
   std::vector<double> quantum, classical, n, j;
   double t = 0.0;
+  double particles = 1.0;  // N: distances are per particle (many_body_study.hpp)
 };
 
 void add_metrics(MetricTable& table, const StudyConfig& config, const PointPlan& plan,
                  const GaussianSmoother& smoother, const OutputState& state) {
   const PhaseSpaceGrid& ps = plan.phase_space;
   const Window window{config.window.shape, plan.window_width};
-  table.add("l1", l1_distance(ps, state.quantum, state.classical));
-  table.add("l1_weak", weak_l1_distance(smoother, ps, state.quantum, state.classical));
+  table.add("l1", l1_distance(ps, state.quantum, state.classical) / state.particles);
+  table.add("l1_weak", weak_l1_distance(smoother, ps, state.quantum, state.classical) / state.particles);
   table.add("l2_rel", relative_l2_distance(ps, state.classical, state.quantum));
   // Marginals of ρ_c against the exact quantum n and j smoothed by |w|² (what ρ_q's marginals are).
   const auto n_exact = smooth_at_centres(plan.grid, window, ps, state.n);
   const auto j_exact = smooth_at_centres(plan.grid, window, ps, state.j);
-  table.add("density_l1", line_l1_distance(ps, density_marginal(ps, state.classical), n_exact));
+  table.add("density_l1",
+            line_l1_distance(ps, density_marginal(ps, state.classical), n_exact) / state.particles);
   table.add("current_l1",
-            line_l1_distance(ps, current_marginal(ps, state.classical, config.system.mass), j_exact));
+            line_l1_distance(ps, current_marginal(ps, state.classical, config.system.mass), j_exact) /
+                state.particles);
   const Potential potential(config.system.potential, config.system.potential_derivative);
   std::vector<double> potential_at_centres(ps.centres);
   for (std::size_t c = 0; c < ps.centres; ++c) potential_at_centres[c] = potential.value(ps.x0(c), state.t);
@@ -196,6 +200,10 @@ json run_point(const std::string& backend, const PointRunInput& input) {
     reduce(state.quantum);
   });
   if (owner) engine->start_classical(state.quantum);
+  // Many-body kinds: N for the per-particle distances, the Thomas–Fermi distance at t = 0.
+  InitialReference initial;
+  if (owner) timed("metrics", [&] { initial = initial_reference(config, plan, state.quantum); });
+  state.particles = initial.particles;
 
   const double dt_q = config.time.dt;
   const double dt_c = config.classical.dt.value_or(config.time.dt);
@@ -258,11 +266,13 @@ json run_point(const std::string& backend, const PointRunInput& input) {
       }
     });
   }
-  return {{"hbar", plan.hbar},
-          {"index", input.index},
-          {"times", config.time.outputs},
-          {"metrics", table.to_json()},
-          {"timing", timing}};
+  json result = {{"hbar", plan.hbar},
+                 {"index", input.index},
+                 {"times", config.time.outputs},
+                 {"metrics", table.to_json()},
+                 {"timing", timing}};
+  if (!initial.metrics.empty()) result["initial"] = initial.metrics;
+  return result;
 }
 
 void draw_figures(const std::string& results_dir) {

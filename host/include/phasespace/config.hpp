@@ -14,6 +14,7 @@
 #include "phasespace/collisions.hpp"
 #include "phasespace/initial_state.hpp"
 #include "phasespace/liouville.hpp"
+#include "phasespace/many_body.hpp"
 #include "phasespace/projection.hpp"
 #include "phasespace/propagator.hpp"
 
@@ -29,7 +30,8 @@ struct SystemConfig {
 };
 
 struct InitialStateConfig {
-  // gaussian | wkb | superposition | ensemble | gaussian_mixed | coherent_ensemble
+  // gaussian | wkb | superposition | ensemble | gaussian_mixed | coherent_ensemble |
+  // fermions | fermi_dirac | bose_einstein | boltzmann (many_body.hpp: weights are occupations)
   std::string kind;
   GaussianPacket packet;                // gaussian
   std::string amplitude, phase;         // wkb
@@ -37,6 +39,7 @@ struct InitialStateConfig {
   std::vector<std::pair<double, InitialStateConfig>> members;  // ensemble: (weight, pure state)
   GaussianMixedState mixed;             // gaussian_mixed
   CoherentEnsemble coherent;            // coherent_ensemble
+  ManyBodyState many_body;              // fermions | fermi_dirac | bose_einstein | boltzmann
 };
 
 struct ResolutionConfig {
