@@ -96,7 +96,59 @@ SplitStepPropagator::SplitStepPropagator(const Grid& grid, const Potential& pote
   if (!plans_->forward || !plans_->backward) throw Error("FFTW could not plan the split-step FFT");
 }
 
+SplitStepPropagator::SplitStepPropagator(const Grid& grid, const Potential& potential,
+                                         const PropagatorOptions& options, std::size_t members,
+                                         MemberPotentials member_potentials)
+    : SplitStepPropagator(grid, potential, options, members) {
+  if (member_potentials.of_member.empty()) {
+    for (std::size_t k = 0; k < member_potentials.extra.size(); ++k) {
+      member_potentials.of_member.push_back(k);
+    }
+  }
+  require(member_potentials.of_member.size() == members, "member potentials",
+          std::to_string(member_potentials.of_member.size()) + " members",
+          "must give one potential index per ensemble member (" + std::to_string(members) + ")");
+  for (std::size_t i = 0; i < member_potentials.extra.size(); ++i) {
+    require(member_potentials.extra[i].size() == grid.size,
+            "member potentials[" + std::to_string(i) + "]",
+            std::to_string(member_potentials.extra[i].size()) + " values",
+            "must have one value per grid point (" + std::to_string(grid.size) + ")");
+  }
+  for (std::size_t index : member_potentials.of_member) {
+    require(index < member_potentials.extra.size(), "member potential index", std::to_string(index),
+            "must be < " + std::to_string(member_potentials.extra.size()));
+  }
+  member_potentials_ = std::move(member_potentials);
+}
+
 SplitStepPropagator::~SplitStepPropagator() = default;
+
+const std::vector<complex>& SplitStepPropagator::member_kick_phase(double fraction, double t) {
+  const bool cacheable = !potential_.time_dependent();
+  if (cacheable) {
+    auto found = member_kick_cache_.find(fraction);
+    if (found != member_kick_cache_.end()) return found->second;
+  }
+  const double tau = fraction * options_.dt;
+  const std::size_t size = grid_.size;
+  std::vector<double> base(size);
+  potential_.sample(grid_, t, base);
+  const auto& extra = member_potentials_.extra;
+  std::vector<complex> phase(extra.size() * size);
+#pragma omp parallel for schedule(static)
+  for (std::size_t i = 0; i < extra.size(); ++i) {
+    for (std::size_t n = 0; n < size; ++n) {
+      const double angle = kernels::potential_angle(base[n] + extra[i][n], options_.hbar, tau);
+      const double damping = absorbing_profile_.empty()
+                                 ? 1.0
+                                 : std::exp(-absorbing_profile_[n] * tau / options_.hbar);
+      phase[i * size + n] = std::polar(damping, angle);
+    }
+  }
+  if (cacheable) return member_kick_cache_[fraction] = std::move(phase);
+  time_dependent_member_kick_ = std::move(phase);
+  return time_dependent_member_kick_;
+}
 
 const std::vector<complex>& SplitStepPropagator::kick_phase(double fraction, double t) {
   const bool cacheable = !potential_.time_dependent();
@@ -134,9 +186,20 @@ const std::vector<complex>& SplitStepPropagator::drift_phase(double fraction) {
 }
 
 void SplitStepPropagator::apply_kick(Ensemble& ensemble, double fraction, double t) {
-  const std::vector<complex>& phase = kick_phase(fraction, t);
   const std::size_t size = grid_.size;
   complex* psi = ensemble.psi.data();
+  if (!member_potentials_.extra.empty()) {
+    const std::vector<complex>& phases = member_kick_phase(fraction, t);
+    const std::size_t* of_member = member_potentials_.of_member.data();
+#pragma omp parallel for collapse(2) schedule(static)
+    for (std::size_t k = 0; k < members_; ++k) {
+      for (std::size_t n = 0; n < size; ++n) {
+        psi[k * size + n] = multiply(psi[k * size + n], phases[of_member[k] * size + n]);
+      }
+    }
+    return;
+  }
+  const std::vector<complex>& phase = kick_phase(fraction, t);
 #pragma omp parallel for collapse(2) schedule(static)
   for (std::size_t k = 0; k < members_; ++k) {
     for (std::size_t n = 0; n < size; ++n) psi[k * size + n] = multiply(psi[k * size + n], phase[n]);

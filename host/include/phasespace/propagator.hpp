@@ -40,10 +40,21 @@ struct PropagatorOptions {
   std::optional<AbsorbingLayer> absorbing;
 };
 
+// Extra potentials that differ between ensemble members (e.g. one disorder realisation each):
+// member k feels U(x, t) + extra[of_member[k]](x). Distinct potentials are stored once, so many
+// members may share one (of_member empty: member k uses extra[k]).
+struct MemberPotentials {
+  std::vector<std::vector<double>> extra;  // each sampled on the grid (grid.size values)
+  std::vector<std::size_t> of_member;
+};
+
 class SplitStepPropagator {
  public:
   SplitStepPropagator(const Grid& grid, const Potential& potential, const PropagatorOptions& options,
                       std::size_t members);
+  // Each member with its own additional potential (kick phases per distinct potential).
+  SplitStepPropagator(const Grid& grid, const Potential& potential, const PropagatorOptions& options,
+                      std::size_t members, MemberPotentials member_potentials);
   ~SplitStepPropagator();
   SplitStepPropagator(const SplitStepPropagator&) = delete;
   SplitStepPropagator& operator=(const SplitStepPropagator&) = delete;
@@ -58,6 +69,8 @@ class SplitStepPropagator {
   struct Plans;
   const std::vector<complex>& kick_phase(double fraction, double t);
   const std::vector<complex>& drift_phase(double fraction);
+  // Phases of the per-member potentials: row i (grid.size values) for extra[i].
+  const std::vector<complex>& member_kick_phase(double fraction, double t);
   void apply_kick(Ensemble& ensemble, double fraction, double t);
   void apply_drift(Ensemble& ensemble, double fraction);
 
@@ -71,6 +84,9 @@ class SplitStepPropagator {
   std::map<double, std::vector<complex>> kick_cache_;
   std::map<double, std::vector<complex>> drift_cache_;
   std::vector<complex> time_dependent_kick_;  // recomputed per kick when U depends on t
+  MemberPotentials member_potentials_;        // empty extra: one potential for all members
+  std::map<double, std::vector<complex>> member_kick_cache_;
+  std::vector<complex> time_dependent_member_kick_;
   double absorbed_norm_ = 0.0;
 };
 
