@@ -117,7 +117,7 @@ class ObjectReader {
 
 SystemConfig parse_system(const json& node) {
   ObjectReader reader(node, "system", {"mass", "domain", "potential", "potential_derivative",
-                                       "absorbing"});
+                                       "absorbing", "disorder"});
   SystemConfig system;
   system.mass = reader.positive("mass", 1.0);
   const auto domain = reader.pair("domain");
@@ -137,6 +137,7 @@ SystemConfig parse_system(const json& node) {
     require(system.absorbing->width < 0.5 * (domain[1] - domain[0]), "system.absorbing.width",
             format_number(system.absorbing->width), "must be less than half the domain");
   }
+  if (reader.has("disorder")) system.disorder = parse_disorder(reader.at("disorder"), "system.disorder");
   return system;
 }
 
@@ -270,8 +271,11 @@ ResolutionConfig parse_resolution(const json& node) {
     resolution.points = reader.count("points");
     require(*resolution.points >= 16, "resolution.points", std::to_string(*resolution.points),
             "must be >= 16");
-    require(!reader.has("p_cut"), "resolution.p_cut", show(reader.at("p_cut")),
-            "give either resolution.points or resolution.p_cut, not both");
+    // (the value is shown only when present: at() of a missing key throws)
+    if (reader.has("p_cut")) {
+      throw InputError("resolution.p_cut = " + show(reader.at("p_cut")) +
+                       ": give either resolution.points or resolution.p_cut, not both");
+    }
   } else {
     resolution.p_cut = reader.positive("p_cut");
     resolution.oversampling = reader.positive("oversampling", 2.0);

@@ -13,6 +13,7 @@
 #include "phasespace/errors.hpp"
 #include "phasespace/metrics.hpp"
 #include "phasespace/output.hpp"
+#include "disorder_study.hpp"
 #include "study_engine.hpp"
 
 namespace phasespace {
@@ -133,6 +134,9 @@ StudyPlan plan_study(const StudyConfig& config, const std::string& backend_overr
     require(config.classical.interpolation.kind == InterpolationKind::lagrange,
             "classical.interpolation", to_string(config.classical.interpolation),
             "backend cuda interpolates with lagrange3..lagrange9 only so far");
+    require(!config.system.disorder, "system.disorder", "given",
+            "disorder ensembles (one potential per member) run on backend cpu only so far; "
+            "use backend cpu");
   }
   const double length = config.system.x_max - config.system.x_min;
   for (std::size_t i = 0; i < config.hbar.size(); ++i) {
@@ -164,6 +168,7 @@ StudyPlan plan_study(const StudyConfig& config, const std::string& backend_overr
                          static_cast<double>(point.quantum_steps);
     point.classical_work = static_cast<double>(point.phase_space.cells()) *
                            static_cast<double>(point.classical_steps);
+    if (config.system.disorder) plan_disorder_point(config, point, i);
     if (plan.backend == "cuda") point.device_memory_bytes = device_memory_estimate(config, point);
     check_point(config, point, i);
     plan.points.push_back(point);
@@ -308,8 +313,12 @@ json run_study(const StudyConfig& config, const StudyOptions& options) {
 
 std::string format_summary_table(const json& summary) {
   std::ostringstream table;
+  // Disorder studies carry statistical errors (<metric>_stderr): shown as value+-error.
+  bool errors = false;
+  for (const auto& run : summary["runs"]) errors = errors || run["metrics"].contains("l1_stderr");
+  const int width = errors ? 21 : 13;
   table << std::setw(10) << "hbar" << std::setw(9) << "t";
-  for (const auto& name : distance_metric_names()) table << std::setw(13) << name;
+  for (const auto& name : distance_metric_names()) table << std::setw(width) << name;
   table << "\n";
   table << std::scientific << std::setprecision(3);
   for (const auto& run : summary["runs"]) {
@@ -318,8 +327,15 @@ std::string format_summary_table(const json& summary) {
             << run["times"][k].get<double>() << std::scientific;
       for (const auto& name : distance_metric_names()) {
         const json& value = run["metrics"][name][k];
-        table << std::setw(13);
-        if (value.is_number()) {
+        table << std::setw(width);
+        const json& error = run["metrics"].contains(name + "_stderr")
+                                ? run["metrics"][name + "_stderr"][k] : json();
+        if (value.is_number() && error.is_number()) {
+          std::ostringstream both;
+          both << std::scientific << std::setprecision(3) << value.get<double>() << "+-"
+               << std::setprecision(1) << error.get<double>();
+          table << both.str();
+        } else if (value.is_number()) {
           table << value.get<double>();
         } else {
           table << "-";
@@ -327,6 +343,9 @@ std::string format_summary_table(const json& summary) {
       }
       table << "\n";
     }
+  }
+  if (!summary["runs"].empty() && summary["runs"][0].contains("disorder")) {
+    table << format_disorder_table(summary);
   }
   if (summary.contains("fits") && summary["runs"].size() >= 2) {
     table << "\nfitted rates beta (err ~ hbar^beta) +- standard error\n";

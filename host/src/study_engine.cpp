@@ -9,6 +9,7 @@
 #include "phasespace/errors.hpp"
 #include "phasespace/metrics.hpp"
 #include "phasespace/output.hpp"
+#include "disorder_study.hpp"
 #include "many_body_study.hpp"
 
 namespace phasespace {
@@ -166,6 +167,7 @@ std::vector<std::shared_ptr<const CollisionOperator>> make_collisions(const Stud
 
 std::unique_ptr<PointEngine> make_cpu_engine(const StudyConfig& config, const PointPlan& plan,
                                              MemberRange members) {
+  if (config.system.disorder) return make_disorder_engine(config, plan, members);
   return std::make_unique<CpuEngine>(config, plan, members);
 }
 
@@ -241,6 +243,11 @@ json run_point(const std::string& backend, const PointRunInput& input) {
       if (!owner) return;
       state.t = t;
       add_metrics(table, config, plan, smoother, state);
+      if (config.system.disorder) {
+        for (const auto& [name, value] : disorder_metrics(*engine, config, plan, smoother, state.classical)) {
+          table.add(name, value);
+        }
+      }
     });
     if (!input.fields_path.empty() && owner) {
       fields.times.push_back(t);
@@ -272,6 +279,7 @@ json run_point(const std::string& backend, const PointRunInput& input) {
                  {"metrics", table.to_json()},
                  {"timing", timing}};
   if (!initial.metrics.empty()) result["initial"] = initial.metrics;
+  if (config.system.disorder) result["disorder"] = disorder_json(config, plan);
   return result;
 }
 

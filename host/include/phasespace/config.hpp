@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "phasespace/collisions.hpp"
+#include "phasespace/disorder.hpp"
 #include "phasespace/initial_state.hpp"
 #include "phasespace/liouville.hpp"
 #include "phasespace/many_body.hpp"
@@ -27,6 +28,7 @@ struct SystemConfig {
   std::string potential;
   std::optional<std::string> potential_derivative;
   std::optional<AbsorbingLayer> absorbing;
+  std::optional<DisorderConfig> disorder;  // random impurities added per realisation (disorder.hpp)
 };
 
 struct InitialStateConfig {
