@@ -154,6 +154,16 @@ StudyPlan plan_study(const StudyConfig& config, const std::string& backend_overr
     options.centre_stride = config.phase_space.centre_stride;
     options.fft_length = config.phase_space.fft_length;
     options.p_cut = config.phase_space.p_max;
+    if (config.phase_space.p_max) {  // named here: make_phase_space_grid would blame p_cut
+      require(*config.phase_space.p_max <= point.grid.max_momentum(point.hbar) * (1 + 1e-12),
+              "resolution",
+              std::to_string(point.grid.size) + " points (at hbar[" + std::to_string(i) +
+                  "] = " + format_number(point.hbar) + ")",
+              "the grid carries momenta up to pi*hbar/dx = " +
+                  format_number(point.grid.max_momentum(point.hbar)) +
+                  ", less than phase_space.p_max = " + format_number(*config.phase_space.p_max) +
+                  "; raise resolution");
+    }
     point.phase_space = make_phase_space_grid(point.grid, point.hbar, window, options);
     point.members = make_initial_ensemble(config.initial_state, point.grid, point.hbar).members();
     point.quantum_steps = whole_steps(config.time.t_end, config.time.dt);
