@@ -204,6 +204,10 @@ TEST_F(DisorderStudy, BackscatteredFractionAgreesWithTMatrixBoltzmann) {
     EXPECT_LT(1.0 - m["p_plus_free"][k].get<double>(), 1e-3);
   }
   EXPECT_TRUE((*first_)["runs"][0].contains("disorder"));
+  // The console table shows the errors next to the distances and the P+ / <x> block.
+  const std::string table = format_summary_table(*first_);
+  EXPECT_NE(table.find("+-"), std::string::npos) << table;
+  EXPECT_NE(table.find("P+ quantum"), std::string::npos) << table;
 }
 
 TEST_F(DisorderStudy, SameSeedSameResultOtherSeedWithinStatistics) {
@@ -240,11 +244,15 @@ TEST(DisorderRandom, PlacementIsReproducibleAndPoisson) {
 }
 
 // Members with their own potentials, propagated together, equal each member propagated alone
-// in U + its extra potential given as an expression.
-TEST(MemberPotentials, BatchedEqualsOneByOne) {
+// in U + its extra potential given as an expression (U static, and U depending on t).
+class PerMemberPotentials : public ::testing::TestWithParam<std::string> {};
+INSTANTIATE_TEST_SUITE_P(Base, PerMemberPotentials,
+                         ::testing::Values("0.05*x^2", "0.05*x^2*(1+0.5*sin(3*t))"));
+
+TEST_P(PerMemberPotentials, BatchedEqualsOneByOne) {
   const Grid grid = make_grid(-8.0, 8.0, 256);
   const std::vector<std::string> extras = {"0.3*cos(x)", "0.1*x^2/(1+x^2)", "0"};
-  const std::string base = "0.05*x^2";
+  const std::string base = GetParam();
   PropagatorOptions options;
   options.hbar = 0.2;
   options.dt = 0.01;
