@@ -146,32 +146,9 @@ SplitStepPropagator<Real>::SplitStepPropagator(const Grid& grid, const Potential
     : impl_(std::make_unique<Impl>(Impl{grid, potential, options, members,
                                         splitting_coefficients(options.scheme), {}, {}, {}, {},
                                         0.0})) {
-  require(grid.size >= 2, "grid.size", std::to_string(grid.size), "must be >= 2");
-  require(options.mass > 0.0 && std::isfinite(options.mass), "system.mass",
-          format_number(options.mass), "must be > 0");
-  require(options.hbar > 0.0 && std::isfinite(options.hbar), "hbar", format_number(options.hbar),
-          "must be > 0");
-  require(options.dt > 0.0 && std::isfinite(options.dt), "time.dt", format_number(options.dt),
-          "must be > 0");
-  require(members >= 1, "ensemble members", std::to_string(members), "must be >= 1");
-  if (options.absorbing) {
-    require(options.absorbing->width > 0.0 && options.absorbing->width < 0.5 * grid.length,
-            "absorbing.width", format_number(options.absorbing->width),
-            "must be in (0, domain/2)");
-    require(options.absorbing->strength >= 0.0, "absorbing.strength",
-            format_number(options.absorbing->strength), "must be >= 0");
-    // The same profile as the CPU reference: strength·(depth/width)² within width of an edge.
-    impl_->absorbing_profile.assign(grid.size, 0.0);
-    for (std::size_t n = 0; n < grid.size; ++n) {
-      const double x = grid.x(n);
-      const double depth = std::max(grid.x_min + options.absorbing->width - x,
-                                    x - (grid.x_max() - options.absorbing->width));
-      if (depth > 0.0) {
-        const double ramp = depth / options.absorbing->width;
-        impl_->absorbing_profile[n] = options.absorbing->strength * ramp * ramp;
-      }
-    }
-  }
+  check_propagator_options(grid, options, members);
+  // The same profile as the CPU reference.
+  impl_->absorbing_profile = absorbing_profile(grid, options.absorbing);
   impl_->plans.get(grid.size, members);  // plan now: a shape cuFFT rejects fails here
 }
 

@@ -38,13 +38,23 @@ struct SplitStepPropagator::Plans {
 
 namespace {
 
-void check_options(const Grid& grid, const PropagatorOptions& options) {
+// a·b without std::complex's NaN-recovery path (which the compiler cannot vectorise).
+inline complex multiply(const complex& a, const complex& b) {
+  return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()};
+}
+
+}  // namespace
+
+void check_propagator_options(const Grid& grid, const PropagatorOptions& options,
+                              std::size_t members) {
+  require(grid.size >= 2, "grid.size", std::to_string(grid.size), "must be >= 2");
   require(options.mass > 0.0 && std::isfinite(options.mass), "system.mass",
           format_number(options.mass), "must be > 0");
   require(options.hbar > 0.0 && std::isfinite(options.hbar), "hbar", format_number(options.hbar),
           "must be > 0");
   require(options.dt > 0.0 && std::isfinite(options.dt), "time.dt", format_number(options.dt),
           "must be > 0");
+  require(members >= 1, "ensemble members", std::to_string(members), "must be >= 1");
   if (options.absorbing) {
     require(options.absorbing->width > 0.0 && options.absorbing->width < 0.5 * grid.length,
             "absorbing.width", format_number(options.absorbing->width),
@@ -54,12 +64,19 @@ void check_options(const Grid& grid, const PropagatorOptions& options) {
   }
 }
 
-// a·b without std::complex's NaN-recovery path (which the compiler cannot vectorise).
-inline complex multiply(const complex& a, const complex& b) {
-  return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()};
+std::vector<double> absorbing_profile(const Grid& grid, const std::optional<AbsorbingLayer>& layer) {
+  if (!layer) return {};
+  std::vector<double> profile(grid.size, 0.0);
+  for (std::size_t n = 0; n < grid.size; ++n) {
+    const double x = grid.x(n);
+    const double depth = std::max(grid.x_min + layer->width - x, x - (grid.x_max() - layer->width));
+    if (depth > 0.0) {
+      const double ramp = depth / layer->width;
+      profile[n] = layer->strength * ramp * ramp;
+    }
+  }
+  return profile;
 }
-
-}  // namespace
 
 SplitStepPropagator::SplitStepPropagator(const Grid& grid, const Potential& potential,
                                          const PropagatorOptions& options, std::size_t members)
@@ -69,20 +86,8 @@ SplitStepPropagator::SplitStepPropagator(const Grid& grid, const Potential& pote
       members_(members),
       coefficients_(splitting_coefficients(options.scheme)),
       plans_(std::make_unique<Plans>()) {
-  check_options(grid, options);
-  require(members >= 1, "ensemble members", std::to_string(members), "must be >= 1");
-  if (options.absorbing) {
-    absorbing_profile_.assign(grid.size, 0.0);
-    for (std::size_t n = 0; n < grid.size; ++n) {
-      const double x = grid.x(n);
-      const double depth = std::max(grid.x_min + options.absorbing->width - x,
-                                    x - (grid.x_max() - options.absorbing->width));
-      if (depth > 0.0) {
-        const double ramp = depth / options.absorbing->width;
-        absorbing_profile_[n] = options.absorbing->strength * ramp * ramp;
-      }
-    }
-  }
+  check_propagator_options(grid, options, members);
+  absorbing_profile_ = absorbing_profile(grid, options.absorbing);
   // Plans are made once, on a scratch buffer (FFTW_MEASURE overwrites it), and executed on
   // the ensemble's storage with fftw_execute_dft: AlignedVector keeps the alignment equal.
   AlignedVector<complex> scratch(members * grid.size);

@@ -48,6 +48,14 @@ struct MemberPotentials {
   std::vector<std::size_t> of_member;
 };
 
+// Checks the options and member count against the grid (shared by both backends); throws
+// InputError naming the field.
+void check_propagator_options(const Grid& grid, const PropagatorOptions& options,
+                              std::size_t members);
+// The absorbing layer's W(x) = strength·(depth/width)² within width of either edge, on the grid;
+// empty without a layer. Both backends damp by e^{-W τ/ħ} per kick.
+std::vector<double> absorbing_profile(const Grid& grid, const std::optional<AbsorbingLayer>& layer);
+
 class SplitStepPropagator {
  public:
   SplitStepPropagator(const Grid& grid, const Potential& potential, const PropagatorOptions& options,
