@@ -215,10 +215,14 @@ DisorderConfig parse_disorder(const json& node, const std::string& path) {
   config.reference_momentum = positive_at(node, "reference_momentum", path);
   const bool physics = node.contains("scattering_time") || node.contains("born_parameter");
   if (physics) {
-    require(!node.contains("density") && !impurity.contains("strength"), path + ".density",
-            node.contains("density") ? show(node["density"]) : show(impurity["strength"]),
-            "give either density and impurity.strength, or scattering_time and born_parameter "
-            "(then both are derived per hbar)");
+    // Built only when one of them is there: a const json's operator[] on a missing key is undefined.
+    if (node.contains("density") || impurity.contains("strength")) {
+      const bool density = node.contains("density");
+      throw InputError((density ? path + ".density = " + show(node.at("density"))
+                                : ipath + ".strength = " + show(impurity.at("strength"))) +
+                       ": give either density and impurity.strength, or scattering_time and "
+                       "born_parameter (then both are derived per hbar)");
+    }
     require(config.impurity.kind != ImpurityShape::Kind::expression, ipath + ".shape", "\"expression\"",
             "scattering_time and born_parameter need shape delta or gaussian (g is derived)");
     config.scattering_time = positive_at(node, "scattering_time", path);
