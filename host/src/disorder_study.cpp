@@ -53,13 +53,11 @@ class DisorderEngine final : public PointEngine {
         potential_(config.system.potential, config.system.potential_derivative, "system.potential"),
         initial_(make_point_ensemble(config, plan, {})),
         ensemble_(make_disorder_ensemble()),
-        propagator_(plan.grid, potential_,
-                    {config.system.mass, plan.hbar, config.time.dt, config.time.scheme,
-                     config.system.absorbing},
-                    ensemble_.members(), make_member_potentials()),
+        propagator_(plan.grid, potential_, propagator_options(config, plan), ensemble_.members(),
+                    make_member_potentials()),
         projector_(plan.grid, Window{config.window.shape, plan.window_width}, plan.phase_space),
-        boltzmann_(plan.phase_space, potential_, liouville_options(), with_impurities()),
-        free_(plan.phase_space, potential_, liouville_options(), make_collisions(config, plan)),
+        boltzmann_(plan.phase_space, potential_, liouville_options(config), with_impurities()),
+        free_(plan.phase_space, potential_, liouville_options(config), make_collisions(config, plan)),
         classical_(plan.phase_space.cells()),
         free_density_(plan.phase_space.cells()) {}
 
@@ -110,11 +108,6 @@ class DisorderEngine final : public PointEngine {
   double p_plus() const { return p_plus_; }
 
  private:
-  LiouvilleOptions liouville_options() const {
-    return {config_.system.mass, config_.classical.dt.value_or(config_.time.dt),
-            config_.classical.scheme, config_.classical.interpolation,
-            config_.classical.momentum_boundary};
-  }
   std::vector<std::shared_ptr<const CollisionOperator>> with_impurities() const {
     auto collisions = make_collisions(config_, plan_);
     collisions.push_back(make_impurity_scattering(disorder_.rate, disorder_.impurity,

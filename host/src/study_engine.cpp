@@ -23,15 +23,9 @@ class CpuEngine : public PointEngine {
   CpuEngine(const StudyConfig& config, const PointPlan& plan, MemberRange members)
       : potential_(config.system.potential, config.system.potential_derivative, "system.potential"),
         ensemble_(make_point_ensemble(config, plan, members)),
-        propagator_(plan.grid, potential_,
-                    {config.system.mass, plan.hbar, config.time.dt, config.time.scheme,
-                     config.system.absorbing},
-                    ensemble_.members()),
+        propagator_(plan.grid, potential_, propagator_options(config, plan), ensemble_.members()),
         projector_(plan.grid, Window{config.window.shape, plan.window_width}, plan.phase_space),
-        liouville_(plan.phase_space, potential_,
-                   {config.system.mass, config.classical.dt.value_or(config.time.dt),
-                    config.classical.scheme, config.classical.interpolation,
-                    config.classical.momentum_boundary},
+        liouville_(plan.phase_space, potential_, liouville_options(config),
                    make_collisions(config, plan)),
         hbar_(plan.hbar),
         mass_(config.system.mass),
@@ -149,6 +143,16 @@ void advance_in_chunks(const std::function<void(double, std::size_t)>& advance, 
 }
 
 }  // namespace
+
+PropagatorOptions propagator_options(const StudyConfig& config, const PointPlan& plan) {
+  return {config.system.mass, plan.hbar, config.time.dt, config.time.scheme,
+          config.system.absorbing};
+}
+
+LiouvilleOptions liouville_options(const StudyConfig& config) {
+  return {config.system.mass, config.classical.dt.value_or(config.time.dt), config.classical.scheme,
+          config.classical.interpolation, config.classical.momentum_boundary};
+}
 
 std::vector<std::shared_ptr<const CollisionOperator>> make_collisions(const StudyConfig& config,
                                                                       const PointPlan& plan) {

@@ -76,6 +76,10 @@ struct PointRunInput {
 // Runs one point and returns runs[i] of summary.json (without "grid").
 nlohmann::json run_point(const std::string& backend, const PointRunInput& input);
 
+// The propagator's and the classical solver's options for one point, as the config sets them.
+PropagatorOptions propagator_options(const StudyConfig& config, const PointPlan& plan);
+LiouvilleOptions liouville_options(const StudyConfig& config);
+
 // Builds the collision operators of the config for one point.
 std::vector<std::shared_ptr<const CollisionOperator>> make_collisions(const StudyConfig& config,
                                                                       const PointPlan& plan);
