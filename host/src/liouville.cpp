@@ -50,62 +50,96 @@ void apply_collisions(const std::vector<std::shared_ptr<const CollisionOperator>
   }
 }
 
-// Columns [first, last) whose X shifts have the same integer part `offset`.
+// Columns [first, last) of a Lagrange X sweep that are combined from the same input rows:
+// `taps` rows from offset + stencil_first on, per output row. Columns whose shifts have the
+// same integer part form one run of `points` taps. A group of lane_count columns across which
+// that integer part steps by one gets its own run of points + 1 taps, the columns with the
+// larger part having a zero first weight, so that it still runs in vector registers.
 struct ColumnRun {
   std::size_t first;
   std::size_t last;
   long offset;
+  int taps;
 };
 
 // Output rows of a Lagrange X sweep computed together: each column's weights are loaded once
 // per block instead of once per row, which halves the loads of the stencil.
 constexpr std::size_t block_rows = 8;
 
+// Eight doubles: one AVX-512 register, or two AVX2 ones. GCC lowers the arithmetic to whatever
+// the clone being compiled has.
+using Lanes = double __attribute__((vector_size(64)));
+constexpr std::size_t lane_count = sizeof(Lanes) / sizeof(double);
+// How far ahead along the rows the X sweep prefetches its input: it reads block_rows + Points - 1
+// rows side by side, more streams than the hardware prefetcher follows.
+constexpr std::size_t prefetch_distance = 8 * lane_count;
+
+// Unaligned vector load and store. (By reference: passing a 64-byte vector by value would
+// depend on the clone's ABI.)
+inline __attribute__((always_inline)) void load_lanes(Lanes& value, const double* from) {
+  std::memcpy(&value, from, sizeof value);
+}
+
+inline __attribute__((always_inline)) void store_lanes(double* to, const Lanes& value) {
+  std::memcpy(to, &value, sizeof value);
+}
+
 // block[r·block_stride + j] = Σ_m weights[m·weight_stride + j]·window[r + m][j] for r < count
 // and j in [first, last): `count` output rows of one column run, from the count + Points - 1
-// input rows around them.
+// input rows around them. For a whole block, eight columns at a time: their weights and the
+// block_rows + Points - 1 input values of each column are loaded into registers once, so each
+// input value is loaded once per block instead of Points times.
 template <int Points>
 inline __attribute__((always_inline)) void combine_block(
     const double* const* window, std::size_t count, const double* weights, std::size_t weight_stride,
     double* block, std::size_t block_stride, std::size_t first, std::size_t last) {
-  constexpr std::size_t width = 8;  // columns whose weights stay in registers over the block
+  constexpr int window_rows = static_cast<int>(block_rows) + Points - 1;
   std::size_t j = first;
-  for (; j + width <= last; j += width) {
-    double weight[Points][width];
-    for (int m = 0; m < Points; ++m) {
-      for (std::size_t v = 0; v < width; ++v) weight[m][v] = weights[static_cast<std::size_t>(m) * weight_stride + j + v];
-    }
-    for (std::size_t r = 0; r < count; ++r) {
-      double sum[width] = {};
-      for (int m = 0; m < Points; ++m) {
-        const double* row = window[r + static_cast<std::size_t>(m)] + j;
-#pragma omp simd
-        for (std::size_t v = 0; v < width; ++v) sum[v] += weight[m][v] * row[v];
+  if (count == block_rows) {
+    for (; j + lane_count <= last; j += lane_count) {
+      Lanes weight[Points];
+      Lanes input[window_rows];
+#pragma GCC unroll 16
+      for (int m = 0; m < Points; ++m) load_lanes(weight[m], weights + static_cast<std::size_t>(m) * weight_stride + j);
+#pragma GCC unroll 24
+      for (int q = 0; q < window_rows; ++q) {
+        load_lanes(input[q], window[q] + j);
+        __builtin_prefetch(window[q] + j + prefetch_distance);
       }
-      for (std::size_t v = 0; v < width; ++v) block[r * block_stride + j + v] = sum[v];
+#pragma GCC unroll 8
+      for (int r = 0; r < static_cast<int>(block_rows); ++r) {
+        Lanes sum = weight[0] * input[r];
+#pragma GCC unroll 16
+        for (int m = 1; m < Points; ++m) sum += weight[m] * input[r + m];
+        store_lanes(block + static_cast<std::size_t>(r) * block_stride + j, sum);
+      }
     }
   }
-  for (; j < last; ++j) {  // the columns left over
+  for (; j < last; ++j) {  // the columns left over, and the last block of a sweep
     for (std::size_t r = 0; r < count; ++r) {
-      double sum = 0.0;
-      for (int m = 0; m < Points; ++m) sum += weights[static_cast<std::size_t>(m) * weight_stride + j] * window[r + static_cast<std::size_t>(m)][j];
+      double sum = weights[j] * window[r][j];
+      for (int m = 1; m < Points; ++m) sum += weights[static_cast<std::size_t>(m) * weight_stride + j] * window[r + static_cast<std::size_t>(m)][j];
       block[r * block_stride + j] = sum;
     }
   }
 }
 
-// Cloned for AVX2/FMA with a run-time choice: the build targets baseline x86-64.
+// Cloned for AVX-512 and AVX2 (with FMA) with a run-time choice: the build targets baseline x86-64.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
-void combine_block(int points, const double* const* window, std::size_t count, const double* weights,
+void combine_block(int taps, const double* const* window, std::size_t count, const double* weights,
                    std::size_t weight_stride, double* block, std::size_t block_stride,
                    std::size_t first, std::size_t last) {
-  switch (points) {
+  switch (taps) {
     case 4: return combine_block<4>(window, count, weights, weight_stride, block, block_stride, first, last);
+    case 5: return combine_block<5>(window, count, weights, weight_stride, block, block_stride, first, last);
     case 6: return combine_block<6>(window, count, weights, weight_stride, block, block_stride, first, last);
+    case 7: return combine_block<7>(window, count, weights, weight_stride, block, block_stride, first, last);
     case 8: return combine_block<8>(window, count, weights, weight_stride, block, block_stride, first, last);
-    default: return combine_block<10>(window, count, weights, weight_stride, block, block_stride, first, last);
+    case 9: return combine_block<9>(window, count, weights, weight_stride, block, block_stride, first, last);
+    case 10: return combine_block<10>(window, count, weights, weight_stride, block, block_stride, first, last);
+    default: return combine_block<11>(window, count, weights, weight_stride, block, block_stride, first, last);
   }
 }
 
@@ -132,6 +166,75 @@ void stream_row(const double* from, double* to, std::size_t length) {
 #endif
 }
 
+// out[i] = Σ_m weights[m]·source[i + m] for i < length, written with non-temporal stores like
+// stream_row; returns Σ_i out[i] (the mass bookkeeping of a zero momentum boundary).
+template <int Points>
+inline __attribute__((always_inline)) double stencil_stream(const double* source, const double* weights,
+                                                            double* out, std::size_t length) {
+  double total = 0.0;
+  auto one_value = [&](std::size_t i) {
+    double sum = weights[0] * source[i];
+    for (int m = 1; m < Points; ++m) sum += weights[m] * source[i + static_cast<std::size_t>(m)];
+    out[i] = sum;
+    total += sum;
+  };
+  std::size_t i = 0;
+  if (length > 0 && reinterpret_cast<std::uintptr_t>(out) % 16 != 0) one_value(i++);  // 8 off at most
+  Lanes weight[Points];
+  for (int m = 0; m < Points; ++m) weight[m] = Lanes{} + weights[m];
+  Lanes totals = {};
+  for (; i + lane_count <= length; i += lane_count) {
+    Lanes input;
+    load_lanes(input, source + i);
+    Lanes sum = weight[0] * input;
+#pragma GCC unroll 16
+    for (int m = 1; m < Points; ++m) {
+      load_lanes(input, source + i + static_cast<std::size_t>(m));
+      sum += weight[m] * input;
+    }
+    totals += sum;
+    double values[lane_count];
+    store_lanes(values, sum);
+#if defined(__SSE2__)
+    for (std::size_t v = 0; v < lane_count; v += 2) _mm_stream_pd(out + i + v, _mm_loadu_pd(values + v));
+#else
+    std::memcpy(out + i, values, sizeof values);
+#endif
+  }
+  for (; i < length; ++i) one_value(i);
+  for (std::size_t v = 0; v < lane_count; ++v) total += totals[v];
+  return total;
+}
+
+// Cloned for AVX-512 and AVX2 (with FMA) with a run-time choice.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+double stencil_stream(int points, const double* source, const double* weights, double* out,
+                      std::size_t length) {
+  switch (points) {
+    case 4: return stencil_stream<4>(source, weights, out, length);
+    case 6: return stencil_stream<6>(source, weights, out, length);
+    case 8: return stencil_stream<8>(source, weights, out, length);
+    default: return stencil_stream<10>(source, weights, out, length);
+  }
+}
+
+// Values a P stencil may read beyond either end of a row held in a thread's block: rows whose
+// shift keeps the stencil within them are shifted straight from the block.
+constexpr std::size_t row_halo = 64;
+
+// Fills row[-row_halo, 0) and row[length, length + row_halo): the periodic continuation of
+// the row, or zeros.
+void fill_row_halo(double* row, std::size_t length, bool zero_outside) {
+  const long n = static_cast<long>(length);
+  const long halo = static_cast<long>(row_halo);
+  for (long q = 1; q <= halo; ++q) {
+    row[-q] = zero_outside ? 0.0 : row[n - 1 - (q - 1) % n];
+    row[n - 1 + q] = zero_outside ? 0.0 : row[(q - 1) % n];
+  }
+}
+
 // Orders this thread's non-temporal stores before whatever follows (the end of the parallel
 // region, after which other threads read the rows).
 void fence_streamed_rows() {
@@ -147,7 +250,9 @@ struct LiouvilleSolver::Workspace {
     detail::LineShifter::Scratch x_scratch;
     detail::LineShifter::Scratch p_scratch;
     std::vector<double> tile;  // tile_columns lines of `centres` values
-    std::vector<double> block;  // block_rows rows (padded_momenta apart) of a Lagrange X sweep
+    // block_rows rows of a Lagrange X sweep, block_stride apart, each with row_halo values
+    // of room on either side.
+    std::vector<double> block;
   };
   std::unique_ptr<detail::LineShifter> x_shifter;  // along x: length centres, periodic
   std::unique_ptr<detail::LineShifter> p_shifter;  // along p: length momenta
@@ -162,10 +267,11 @@ struct LiouvilleSolver::Workspace {
   // A recorded Lagrange X sweep not yet performed: its stencil and per-column weights.
   bool x_pending = false;
   int points = 0;
-  std::vector<double> column_weights;  // points rows of padded_momenta values
+  std::vector<double> column_weights;  // points + 1 rows (taps) of padded_momenta values
   // Row length of the weights and of the thread blocks, padded by a cache line or more: rows
   // 2^k values apart would share L1 sets with the rows of f they are combined with.
   std::size_t padded_momenta = 0;
+  std::size_t block_stride = 0;
   std::vector<ColumnRun> runs;
 
   double* current(std::span<double> f) { return current_in_second ? second.data() : f.data(); }
@@ -174,29 +280,70 @@ struct LiouvilleSolver::Workspace {
     return cells >= parallel_cells ? static_cast<int>(threads.size()) : 1;
   }
 
-  // Rows [first_row, first_row + count) of the X-swept `in` into block (rows padded_momenta
+  // Records the stencils of a Lagrange X sweep that shifts column j by p_j·cells_per_momentum
+  // cells: per-column weights and the runs of columns that share input rows.
+  void record_x_stencils(const PhaseSpaceGrid& grid, double cells_per_momentum) {
+    const int taps = points + 1;
+    column_weights.assign(static_cast<std::size_t>(taps) * padded_momenta, 0.0);
+    std::vector<long> offsets(momenta);
+    std::vector<double> weights(static_cast<std::size_t>(points) * momenta);
+    for (std::size_t j = 0; j < momenta; ++j) {
+      const auto split = kernels::split_shift(grid.p(j) * cells_per_momentum);
+      offsets[j] = split.offset;
+      kernels::lagrange_weights(points, split.fraction, weights.data() + j * static_cast<std::size_t>(points));
+    }
+    runs.clear();
+    auto add_run = [&](std::size_t first, std::size_t last, long offset, int run_taps) {
+      for (std::size_t j = first; j < last; ++j) {
+        const std::size_t slot = static_cast<std::size_t>(offsets[j] - offset);
+        for (int m = 0; m < points; ++m) {
+          column_weights[(slot + static_cast<std::size_t>(m)) * padded_momenta + j] = weights[j * static_cast<std::size_t>(points) + static_cast<std::size_t>(m)];
+        }
+      }
+      if (!runs.empty() && runs.back().last == first && runs.back().offset == offset && runs.back().taps == run_taps) {
+        runs.back().last = last;
+      } else {
+        runs.push_back({first, last, offset, run_taps});
+      }
+    };
+    std::size_t j = 0;
+    for (; j + lane_count <= momenta; j += lane_count) {
+      const auto [lowest, highest] = std::minmax_element(offsets.begin() + static_cast<long>(j), offsets.begin() + static_cast<long>(j + lane_count));
+      if (*highest == *lowest) {
+        add_run(j, j + lane_count, *lowest, points);
+      } else if (*highest == *lowest + 1) {
+        add_run(j, j + lane_count, *lowest, taps);
+      } else {  // shifts that step by more than a cell per column: one run per column
+        for (std::size_t k = j; k < j + lane_count; ++k) add_run(k, k + 1, offsets[k], points);
+      }
+    }
+    for (; j < momenta; ++j) add_run(j, j + 1, offsets[j], points);
+  }
+
+  // Rows [first_row, first_row + count) of the X-swept `in` into block (rows block_stride
   // apart): the recorded stencil over the rows around them (periodic).
   void x_block(const double* in, std::size_t first_row, std::size_t count, double* block) const {
     const long length = static_cast<long>(centres);
     const long first_node = kernels::stencil_first(points);
-    const std::size_t window_rows = count + static_cast<std::size_t>(points) - 1;
-    const double* window[block_rows + kernels::max_lagrange_points];
+    const double* window[block_rows + kernels::max_lagrange_points + 1];
     for (const ColumnRun& run : runs) {
+      const std::size_t window_rows = count + static_cast<std::size_t>(run.taps) - 1;
       const long base = static_cast<long>(first_row) + run.offset + first_node;
       for (std::size_t q = 0; q < window_rows; ++q) {
         long r = (base + static_cast<long>(q)) % length;
         if (r < 0) r += length;
         window[q] = in + static_cast<std::size_t>(r) * momenta;
       }
-      combine_block(points, window, count, column_weights.data(), padded_momenta, block,
-                    padded_momenta, run.first, run.last);
+      combine_block(run.taps, window, count, column_weights.data(), padded_momenta, block,
+                    block_stride, run.first, run.last);
     }
   }
 
   // Performs the recorded X sweep from the current array into the other one. Each block of
-  // rows is built in the thread's buffer and every row handed to `finish_row(c, row, thread)`,
-  // which may change it in place and returns the mass it lost, before the row is streamed
-  // out. Returns the total mass lost.
+  // rows is built in the thread's buffer and every row handed to
+  // `finish_row(c, row, out_row, thread)`, which writes the row (changed or not, with room for
+  // row_halo values on either side) into out_row and returns the mass it lost. Returns the
+  // total mass lost.
   template <class FinishRow>
   double x_pass(std::span<double> f, FinishRow finish_row) {
     if (second.size() != f.size()) second.assign(f.size(), 0.0);
@@ -207,16 +354,15 @@ struct LiouvilleSolver::Workspace {
 #pragma omp parallel num_threads(team_size(f.size())) reduction(+ : lost)
     {
       Thread& thread = threads[static_cast<std::size_t>(omp_get_thread_num())];
-      double* block = thread.block.data();
+      double* block = thread.block.data() + row_halo;
 #pragma omp for schedule(static)
       for (std::size_t b = 0; b < blocks; ++b) {
         const std::size_t first_row = b * block_rows;
         const std::size_t count = std::min(block_rows, centres - first_row);
         x_block(in, first_row, count, block);
         for (std::size_t r = 0; r < count; ++r) {
-          double* row = block + r * padded_momenta;
-          lost += finish_row(first_row + r, row, thread);
-          stream_row(row, out + (first_row + r) * momenta, momenta);
+          const std::size_t c = first_row + r;
+          lost += finish_row(c, block + r * block_stride, out + c * momenta, thread);
         }
       }
       fence_streamed_rows();
@@ -229,7 +375,12 @@ struct LiouvilleSolver::Workspace {
   // Performs a recorded X sweep, then copies the density back into f when it is left in the
   // second array.
   void settle(std::span<double> f) {
-    if (x_pending) x_pass(f, [](std::size_t, double*, Thread&) { return 0.0; });
+    if (x_pending) {
+      x_pass(f, [this](std::size_t, const double* row, double* out_row, Thread&) {
+        stream_row(row, out_row, momenta);
+        return 0.0;
+      });
+    }
     if (!current_in_second) return;
     const std::size_t count = f.size();
     const std::size_t chunk = 1 << 16;
@@ -266,6 +417,7 @@ LiouvilleSolver::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& po
   work.momenta = grid.momenta;
   work.points = options.interpolation.order + 1;
   work.padded_momenta = grid.momenta + 8 - grid.momenta % 8 + 8;
+  work.block_stride = work.padded_momenta + 2 * row_halo;
   work.x_shifter = std::make_unique<detail::LineShifter>(options.interpolation, grid.centres, false);
   work.p_shifter = std::make_unique<detail::LineShifter>(
       options.interpolation, grid.momenta, options.momentum_boundary == MomentumBoundary::zero);
@@ -275,7 +427,7 @@ LiouvilleSolver::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& po
     thread.x_scratch = work.x_shifter->make_scratch();
     thread.p_scratch = work.p_shifter->make_scratch();
     thread.tile.resize(tile_columns * grid.centres);
-    if (options.interpolation.kind == InterpolationKind::lagrange) thread.block.resize(block_rows * work.padded_momenta);
+    if (options.interpolation.kind == InterpolationKind::lagrange) thread.block.resize(block_rows * work.block_stride);
   }
   if (!potential_.time_dependent()) {
     work.force.resize(grid.centres);
@@ -329,20 +481,7 @@ void LiouvilleSolver::sweep_x(std::span<double> f, double tau) {
     // Recorded only: the next P sweep performs it row by row, or settle() does. (advance()
     // never records two in a row; if it did, the first is performed here.)
     if (work.x_pending) work.settle(f);
-    const int points = work.points;
-    work.column_weights.resize(static_cast<std::size_t>(points) * work.padded_momenta);
-    work.runs.clear();
-    for (std::size_t j = 0; j < momenta; ++j) {
-      const auto split = kernels::split_shift(grid_.p(j) * cells_per_momentum);
-      double weights[kernels::max_lagrange_points];
-      kernels::lagrange_weights(points, split.fraction, weights);
-      for (int m = 0; m < points; ++m) work.column_weights[static_cast<std::size_t>(m) * work.padded_momenta + j] = weights[m];
-      if (work.runs.empty() || work.runs.back().offset != split.offset) {
-        work.runs.push_back({j, j + 1, split.offset});
-      } else {
-        work.runs.back().last = j + 1;
-      }
-    }
+    work.record_x_stencils(grid_, cells_per_momentum);
     work.x_pending = true;
     return;
   }
@@ -388,10 +527,24 @@ void LiouvilleSolver::sweep_p(std::span<double> f, double tau, double t) {
   const bool zero_outside = options_.momentum_boundary == MomentumBoundary::zero;
   const double cells_per_force = -tau / grid_.dp;  // f(x, p) ← f(x, p + U'τ)
   const auto& shifter = *work.p_shifter;
-  // Shifts one row in place and returns the mass that left through the momentum edges.
-  auto shift_row = [&](std::size_t c, double* row, Workspace::Thread& thread) {
+  // Shifts one X-swept row of a thread's block into out_row and returns the mass that left
+  // through the momentum edges: straight from the block when the stencil stays within the
+  // row and its halo, else by the line shifter.
+  auto shift_row = [&](std::size_t c, double* row, double* out_row, Workspace::Thread& thread) {
     const double before = zero_outside ? row_sum(row, momenta) : 0.0;
-    shifter.shift(row, row, (*force)[c] * cells_per_force, thread.p_scratch);
+    const double shift = (*force)[c] * cells_per_force;
+    const auto split = kernels::split_shift(shift);
+    const long start = split.offset + kernels::stencil_first(work.points);
+    const long halo = static_cast<long>(row_halo);
+    if (start >= -halo && start + work.points - 1 <= halo) {
+      fill_row_halo(row, momenta, zero_outside);
+      double weights[kernels::max_lagrange_points];
+      kernels::lagrange_weights(work.points, split.fraction, weights);
+      const double after = stencil_stream(work.points, row + start, weights, out_row, momenta);
+      return zero_outside ? before - after : 0.0;
+    }
+    shifter.shift(row, row, shift, thread.p_scratch);
+    stream_row(row, out_row, momenta);
     return zero_outside ? before - row_sum(row, momenta) : 0.0;
   };
   double lost = 0.0;
