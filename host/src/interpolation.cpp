@@ -53,9 +53,9 @@ inline __attribute__((always_inline)) void apply_stencil(const double* extended,
   }
 }
 
-// Cloned for AVX2/FMA with a run-time choice: the build targets baseline x86-64.
+// Cloned for AVX-512 and AVX2 (with FMA) with a run-time choice: the build targets baseline x86-64.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
 void apply_stencil(int points, const double* extended, const double* weights, double* out,
                    std::size_t length) {

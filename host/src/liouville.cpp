@@ -25,6 +25,7 @@
 #endif
 
 #include "line_shift.hpp"
+#include "phasespace/aligned_vector.hpp"
 #include "phasespace/errors.hpp"
 #include "phasespace/kernels/interpolation.hpp"
 #include "phasespace/kernels/lagrange.hpp"
@@ -74,7 +75,7 @@ constexpr std::size_t lane_count = sizeof(Lanes) / sizeof(double);
 // rows side by side, more streams than the hardware prefetcher follows.
 constexpr std::size_t prefetch_distance = 8 * lane_count;
 
-// Unaligned vector load and store. (By reference: passing a 64-byte vector by value would
+// Unaligned vector load and store, and a non-temporal store to a 16-byte aligned address. (By reference: passing a 64-byte vector by value would
 // depend on the clone's ABI.)
 inline __attribute__((always_inline)) void load_lanes(Lanes& value, const double* from) {
   std::memcpy(&value, from, sizeof value);
@@ -84,12 +85,25 @@ inline __attribute__((always_inline)) void store_lanes(double* to, const Lanes& 
   std::memcpy(to, &value, sizeof value);
 }
 
+// (SSE2 stores, which every clone has: a 64-byte one would need per-clone intrinsics.)
+inline __attribute__((always_inline)) void stream_lanes(double* to, const Lanes& value) {
+#if defined(__SSE2__)
+  double values[lane_count];
+  store_lanes(values, value);
+  for (std::size_t v = 0; v < lane_count; v += 2) _mm_stream_pd(to + v, _mm_loadu_pd(values + v));
+#else
+  store_lanes(to, value);
+#endif
+}
+
 // block[r·block_stride + j] = Σ_m weights[m·weight_stride + j]·window[r + m][j] for r < count
 // and j in [first, last): `count` output rows of one column run, from the count + Points - 1
 // input rows around them. For a whole block, eight columns at a time: their weights and the
 // block_rows + Points - 1 input values of each column are loaded into registers once, so each
 // input value is loaded once per block instead of Points times.
-template <int Points>
+// With Stream, the vector stores are non-temporal (block then is the destination array, its
+// rows 16-byte aligned).
+template <int Points, bool Stream>
 inline __attribute__((always_inline)) void combine_block(
     const double* const* window, std::size_t count, const double* weights, std::size_t weight_stride,
     double* block, std::size_t block_stride, std::size_t first, std::size_t last) {
@@ -111,7 +125,12 @@ inline __attribute__((always_inline)) void combine_block(
         Lanes sum = weight[0] * input[r];
 #pragma GCC unroll 16
         for (int m = 1; m < Points; ++m) sum += weight[m] * input[r + m];
-        store_lanes(block + static_cast<std::size_t>(r) * block_stride + j, sum);
+        double* to = block + static_cast<std::size_t>(r) * block_stride + j;
+        if constexpr (Stream) {
+          stream_lanes(to, sum);
+        } else {
+          store_lanes(to, sum);
+        }
       }
     }
   }
@@ -124,22 +143,34 @@ inline __attribute__((always_inline)) void combine_block(
   }
 }
 
+template <bool Stream>
+inline __attribute__((always_inline)) void combine_block_taps(
+    int taps, const double* const* window, std::size_t count, const double* weights,
+    std::size_t weight_stride, double* block, std::size_t block_stride, std::size_t first,
+    std::size_t last) {
+  switch (taps) {
+    case 4: return combine_block<4, Stream>(window, count, weights, weight_stride, block, block_stride, first, last);
+    case 5: return combine_block<5, Stream>(window, count, weights, weight_stride, block, block_stride, first, last);
+    case 6: return combine_block<6, Stream>(window, count, weights, weight_stride, block, block_stride, first, last);
+    case 7: return combine_block<7, Stream>(window, count, weights, weight_stride, block, block_stride, first, last);
+    case 8: return combine_block<8, Stream>(window, count, weights, weight_stride, block, block_stride, first, last);
+    case 9: return combine_block<9, Stream>(window, count, weights, weight_stride, block, block_stride, first, last);
+    case 10: return combine_block<10, Stream>(window, count, weights, weight_stride, block, block_stride, first, last);
+    default: return combine_block<11, Stream>(window, count, weights, weight_stride, block, block_stride, first, last);
+  }
+}
+
 // Cloned for AVX-512 and AVX2 (with FMA) with a run-time choice: the build targets baseline x86-64.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
-void combine_block(int taps, const double* const* window, std::size_t count, const double* weights,
-                   std::size_t weight_stride, double* block, std::size_t block_stride,
-                   std::size_t first, std::size_t last) {
-  switch (taps) {
-    case 4: return combine_block<4>(window, count, weights, weight_stride, block, block_stride, first, last);
-    case 5: return combine_block<5>(window, count, weights, weight_stride, block, block_stride, first, last);
-    case 6: return combine_block<6>(window, count, weights, weight_stride, block, block_stride, first, last);
-    case 7: return combine_block<7>(window, count, weights, weight_stride, block, block_stride, first, last);
-    case 8: return combine_block<8>(window, count, weights, weight_stride, block, block_stride, first, last);
-    case 9: return combine_block<9>(window, count, weights, weight_stride, block, block_stride, first, last);
-    case 10: return combine_block<10>(window, count, weights, weight_stride, block, block_stride, first, last);
-    default: return combine_block<11>(window, count, weights, weight_stride, block, block_stride, first, last);
+void combine_block(int taps, bool stream, const double* const* window, std::size_t count,
+                   const double* weights, std::size_t weight_stride, double* block,
+                   std::size_t block_stride, std::size_t first, std::size_t last) {
+  if (stream) {
+    combine_block_taps<true>(taps, window, count, weights, weight_stride, block, block_stride, first, last);
+  } else {
+    combine_block_taps<false>(taps, window, count, weights, weight_stride, block, block_stride, first, last);
   }
 }
 
@@ -193,13 +224,7 @@ inline __attribute__((always_inline)) double stencil_stream(const double* source
       sum += weight[m] * input;
     }
     totals += sum;
-    double values[lane_count];
-    store_lanes(values, sum);
-#if defined(__SSE2__)
-    for (std::size_t v = 0; v < lane_count; v += 2) _mm_stream_pd(out + i + v, _mm_loadu_pd(values + v));
-#else
-    std::memcpy(out + i, values, sizeof values);
-#endif
+    stream_lanes(out + i, sum);
   }
   for (; i < length; ++i) one_value(i);
   for (std::size_t v = 0; v < lane_count; ++v) total += totals[v];
@@ -262,7 +287,7 @@ struct LiouvilleSolver::Workspace {
   std::size_t centres = 0;
   std::size_t momenta = 0;
   // Lagrange X sweeps: the second array, and whether it (not f) holds the current density.
-  std::vector<double> second;
+  AlignedVector<double> second;
   bool current_in_second = false;
   // A recorded Lagrange X sweep not yet performed: its stencil and per-column weights.
   bool x_pending = false;
@@ -275,7 +300,10 @@ struct LiouvilleSolver::Workspace {
   std::vector<ColumnRun> runs;
 
   double* current(std::span<double> f) { return current_in_second ? second.data() : f.data(); }
-  double* other(std::span<double> f) { return current_in_second ? f.data() : second.data(); }
+  double* other(std::span<double> f) {
+    if (second.size() != f.size()) second.assign(f.size(), 0.0);
+    return current_in_second ? f.data() : second.data();
+  }
   int team_size(std::size_t cells) const {
     return cells >= parallel_cells ? static_cast<int>(threads.size()) : 1;
   }
@@ -320,9 +348,11 @@ struct LiouvilleSolver::Workspace {
     for (; j < momenta; ++j) add_run(j, j + 1, offsets[j], points);
   }
 
-  // Rows [first_row, first_row + count) of the X-swept `in` into block (rows block_stride
-  // apart): the recorded stencil over the rows around them (periodic).
-  void x_block(const double* in, std::size_t first_row, std::size_t count, double* block) const {
+  // Rows [first_row, first_row + count) of the X-swept `in` into block (rows `stride` apart;
+  // vector stores non-temporal when `stream`): the recorded stencil over the rows around them
+  // (periodic).
+  void x_block(const double* in, std::size_t first_row, std::size_t count, double* block,
+               std::size_t stride, bool stream) const {
     const long length = static_cast<long>(centres);
     const long first_node = kernels::stencil_first(points);
     const double* window[block_rows + kernels::max_lagrange_points + 1];
@@ -334,8 +364,8 @@ struct LiouvilleSolver::Workspace {
         if (r < 0) r += length;
         window[q] = in + static_cast<std::size_t>(r) * momenta;
       }
-      combine_block(run.taps, window, count, column_weights.data(), padded_momenta, block,
-                    block_stride, run.first, run.last);
+      combine_block(run.taps, stream, window, count, column_weights.data(), padded_momenta, block,
+                    stride, run.first, run.last);
     }
   }
 
@@ -343,10 +373,10 @@ struct LiouvilleSolver::Workspace {
   // rows is built in the thread's buffer and every row handed to
   // `finish_row(c, row, out_row, thread)`, which writes the row (changed or not, with room for
   // row_halo values on either side) into out_row and returns the mass it lost. Returns the
-  // total mass lost.
+  // total mass lost. With `direct`, the rows are instead streamed straight into the other array
+  // (its rows must be 16-byte aligned) and finish_row is not called.
   template <class FinishRow>
-  double x_pass(std::span<double> f, FinishRow finish_row) {
-    if (second.size() != f.size()) second.assign(f.size(), 0.0);
+  double x_pass(std::span<double> f, FinishRow finish_row, bool direct = false) {
     const double* in = current(f);
     double* out = other(f);
     const std::size_t blocks = (centres + block_rows - 1) / block_rows;
@@ -359,7 +389,11 @@ struct LiouvilleSolver::Workspace {
       for (std::size_t b = 0; b < blocks; ++b) {
         const std::size_t first_row = b * block_rows;
         const std::size_t count = std::min(block_rows, centres - first_row);
-        x_block(in, first_row, count, block);
+        if (direct) {
+          x_block(in, first_row, count, out + first_row * momenta, momenta, true);
+          continue;
+        }
+        x_block(in, first_row, count, block, block_stride, false);
         for (std::size_t r = 0; r < count; ++r) {
           const std::size_t c = first_row + r;
           lost += finish_row(c, block + r * block_stride, out + c * momenta, thread);
@@ -376,10 +410,14 @@ struct LiouvilleSolver::Workspace {
   // second array.
   void settle(std::span<double> f) {
     if (x_pending) {
-      x_pass(f, [this](std::size_t, const double* row, double* out_row, Thread&) {
-        stream_row(row, out_row, momenta);
-        return 0.0;
-      });
+      const bool aligned_rows = reinterpret_cast<std::uintptr_t>(other(f)) % 16 == 0 && momenta % 2 == 0;
+      x_pass(
+          f,
+          [this](std::size_t, const double* row, double* out_row, Thread&) {
+            stream_row(row, out_row, momenta);
+            return 0.0;
+          },
+          aligned_rows);
     }
     if (!current_in_second) return;
     const std::size_t count = f.size();
