@@ -18,14 +18,20 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <omp.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "line_shift.hpp"
-#include "phasespace/aligned_vector.hpp"
 #include "phasespace/errors.hpp"
 #include "phasespace/kernels/interpolation.hpp"
 #include "phasespace/kernels/lagrange.hpp"
@@ -252,11 +258,21 @@ constexpr std::size_t row_halo = 64;
 // Fills row[-row_halo, 0) and row[length, length + row_halo): the periodic continuation of
 // the row, or zeros.
 void fill_row_halo(double* row, std::size_t length, bool zero_outside) {
-  const long n = static_cast<long>(length);
+  if (zero_outside) {
+    std::fill(row - row_halo, row, 0.0);
+    std::fill(row + length, row + length + row_halo, 0.0);
+    return;
+  }
+  if (length >= row_halo) {
+    std::memcpy(row - row_halo, row + length - row_halo, row_halo * sizeof(double));
+    std::memcpy(row + length, row, row_halo * sizeof(double));
+    return;
+  }
+  const long n = static_cast<long>(length);  // a row shorter than its halo wraps several times
   const long halo = static_cast<long>(row_halo);
   for (long q = 1; q <= halo; ++q) {
-    row[-q] = zero_outside ? 0.0 : row[n - 1 - (q - 1) % n];
-    row[n - 1 + q] = zero_outside ? 0.0 : row[(q - 1) % n];
+    row[-q] = row[n - 1 - (q - 1) % n];
+    row[n - 1 + q] = row[(q - 1) % n];
   }
 }
 
@@ -267,6 +283,32 @@ void fence_streamed_rows() {
   _mm_sfence();
 #endif
 }
+
+// The second array of the Lagrange sweeps, its contents undefined until written: 2 MiB
+// aligned with transparent huge pages requested, since an X sweep reads a dozen rows, each
+// momenta values apart, at once, and with 4 KiB pages every one of them is a TLB entry.
+class HugePageArray {
+ public:
+  void resize(std::size_t count) {
+    constexpr std::size_t alignment = std::size_t{2} << 20;
+    const std::size_t bytes = (count * sizeof(double) + alignment - 1) / alignment * alignment;
+    data_.reset(static_cast<double*>(std::aligned_alloc(alignment, bytes)));
+    if (!data_) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    madvise(data_.get(), bytes, MADV_HUGEPAGE);  // a request: without huge pages it still works
+#endif
+    size_ = count;
+  }
+  double* data() { return data_.get(); }
+  std::size_t size() const { return size_; }
+
+ private:
+  struct Free {
+    void operator()(double* pointer) const { std::free(pointer); }
+  };
+  std::unique_ptr<double[], Free> data_;
+  std::size_t size_ = 0;
+};
 
 }  // namespace
 
@@ -287,7 +329,7 @@ struct LiouvilleSolver::Workspace {
   std::size_t centres = 0;
   std::size_t momenta = 0;
   // Lagrange X sweeps: the second array, and whether it (not f) holds the current density.
-  AlignedVector<double> second;
+  HugePageArray second;
   bool current_in_second = false;
   // A recorded Lagrange X sweep not yet performed: its stencil and per-column weights.
   bool x_pending = false;
@@ -301,7 +343,7 @@ struct LiouvilleSolver::Workspace {
 
   double* current(std::span<double> f) { return current_in_second ? second.data() : f.data(); }
   double* other(std::span<double> f) {
-    if (second.size() != f.size()) second.assign(f.size(), 0.0);
+    if (second.size() != f.size()) second.resize(f.size());
     return current_in_second ? f.data() : second.data();
   }
   int team_size(std::size_t cells) const {
