@@ -1,0 +1,60 @@
+#pragma once
+// Private to the CPU Liouville solver: the vectorised loops of its Lagrange sweeps over rows of
+// f (centre-major, momenta contiguous), and the second array they write into.
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+
+namespace phasespace::detail {
+
+// Output rows of an X sweep computed together: each column's weights are loaded once per
+// block, and each input value once per block instead of once per stencil point.
+constexpr std::size_t block_rows = 8;
+// Columns combined together (one AVX-512 register of doubles).
+constexpr std::size_t lane_count = 8;
+// Values a P stencil may read beyond either end of a row held in a block: rows whose shift
+// keeps the stencil within them are shifted straight from the block.
+constexpr std::size_t row_halo = 64;
+
+// out[r·out_stride + j] = Σ_m weights[m·weight_stride + j]·window[r + m][j] for r < count and
+// j in [first, last): `count` output rows of a column run from the count + taps - 1 input rows
+// around them. With `stream`, whole-vector stores are non-temporal (out's rows 16-byte aligned).
+void combine_rows(int taps, bool stream, const double* const* window, std::size_t count,
+                  const double* weights, std::size_t weight_stride, double* out,
+                  std::size_t out_stride, std::size_t first, std::size_t last);
+
+// out[i] = Σ_m weights[m]·source[i + m] for i < length (points = 4, 6, 8 or 10), with
+// non-temporal stores when `stream`; returns Σ_i out[i].
+double stencil_row(int points, bool stream, const double* source, const double* weights,
+                   double* out, std::size_t length);
+
+double row_sum(const double* row, std::size_t length);
+
+// Copies a row into the big array with non-temporal stores.
+void stream_row(const double* from, double* to, std::size_t length);
+
+// Orders this thread's non-temporal stores before whatever follows.
+void fence_streamed_rows();
+
+// Fills row[-row_halo, 0) and row[length, length + row_halo): the periodic continuation of
+// the row, or zeros.
+void fill_row_halo(double* row, std::size_t length, bool zero_outside);
+
+// The second array of the Lagrange sweeps, its contents undefined until written: 2 MiB
+// aligned with transparent huge pages requested, since an X sweep reads a dozen rows, each
+// momenta values apart, at once, and with 4 KiB pages every one of them is a TLB entry.
+class HugePageArray {
+ public:
+  void resize(std::size_t count);
+  double* data() { return data_.get(); }
+  std::size_t size() const { return size_; }
+
+ private:
+  struct Free {
+    void operator()(double* pointer) const { std::free(pointer); }
+  };
+  std::unique_ptr<double[], Free> data_;
+  std::size_t size_ = 0;
+};
+
+}  // namespace phasespace::detail
