@@ -12,6 +12,7 @@
 
 #include "phasespace/errors.hpp"
 #include "phasespace/liouville.hpp"
+#include "phasespace/propagator.hpp"
 
 namespace phasespace {
 namespace {
@@ -407,12 +408,15 @@ TEST(Liouville, FusedStepsEqualSingleSteps) {
   }
 }
 
-// One Strang step X(dt/2) P(dt) X(dt/2) spelled out with shift_line, one line at a time.
-std::vector<double> strang_step_by_line_shifts(const PhaseSpaceGrid& grid, const Potential& potential,
-                                               const LiouvilleOptions& options, std::vector<double> f,
-                                               double& mass_lost) {
+// `steps` steps of the splitting spelled out with shift_line, one line at a time: X sweeps
+// (with the last X of a step and the first of the next merged, as the solver does) and P
+// sweeps at the times the solver uses. Returns the mass that left through the p edges.
+double advance_by_line_shifts(const PhaseSpaceGrid& grid, const Potential& potential,
+                              const LiouvilleOptions& options, std::size_t steps,
+                              std::vector<double>& f) {
   const std::size_t centres = grid.centres;
   const std::size_t momenta = grid.momenta;
+  const bool zero_outside = options.momentum_boundary == MomentumBoundary::zero;
   auto sweep_x = [&](double tau) {
     std::vector<double> column(centres);
     std::vector<double> shifted(centres);
@@ -422,52 +426,75 @@ std::vector<double> strang_step_by_line_shifts(const PhaseSpaceGrid& grid, const
       for (std::size_t c = 0; c < centres; ++c) f[c * momenta + j] = shifted[c];
     }
   };
-  const bool zero_outside = options.momentum_boundary == MomentumBoundary::zero;
-  sweep_x(0.5 * options.dt);
-  const double before = sum(f);
-  for (std::size_t c = 0; c < centres; ++c) {
-    std::vector<double> row(f.begin() + static_cast<long>(c * momenta), f.begin() + static_cast<long>((c + 1) * momenta));
-    const double shift = -potential.derivative(grid.x0(c), 0.5 * options.dt) * options.dt / grid.dp;
-    shift_line(options.interpolation, row, std::span<double>(f.data() + c * momenta, momenta), shift, zero_outside);
+  auto sweep_p = [&](double tau, double t) {
+    const double before = sum(f);
+    for (std::size_t c = 0; c < centres; ++c) {
+      const std::vector<double> row(f.begin() + static_cast<long>(c * momenta),
+                                    f.begin() + static_cast<long>((c + 1) * momenta));
+      const double shift = -potential.derivative(grid.x0(c), t) * tau / grid.dp;
+      shift_line(options.interpolation, row, std::span<double>(f.data() + c * momenta, momenta), shift, zero_outside);
+    }
+    return (before - sum(f)) * grid.dx0 * grid.dp;
+  };
+  const auto coefficients = splitting_coefficients(options.scheme);
+  double lost = 0.0;
+  double pending_x = 0.0;
+  for (std::size_t step = 0; step < steps; ++step) {
+    double elapsed = 0.0;
+    for (std::size_t i = 0; i < coefficients.drifts.size(); ++i) {
+      sweep_x((pending_x + coefficients.kicks[i]) * options.dt);
+      pending_x = 0.0;
+      elapsed += coefficients.kicks[i];
+      lost += sweep_p(coefficients.drifts[i] * options.dt, (static_cast<double>(step) + elapsed) * options.dt);
+    }
+    pending_x = coefficients.kicks.back();
   }
-  mass_lost = (before - sum(f)) * grid.dx0 * grid.dp;
-  sweep_x(0.5 * options.dt);
-  return f;
+  sweep_x(pending_x * options.dt);
+  return lost;
 }
 
-TEST(Liouville, LagrangeStepEqualsItsLineShifts) {
-  // The solver's Lagrange sweeps are blocked, vectorised and fused; the reference shifts one
-  // line at a time. Grids not multiples of the vector width or the row block; X shifts that
-  // step by less than a cell across eight columns and by more than one per column; P shifts
-  // within and beyond the rows' halo; both momentum boundaries.
+TEST(Liouville, LagrangeStepsEqualTheirLineShifts) {
+  // The solver's Lagrange sweeps are blocked, vectorised and fused into passes (a lone step in
+  // place); the reference shifts one line at a time. Grids not multiples of the vector width
+  // or the row block, and large enough for several threads; X shifts that step by less than a
+  // cell across eight columns and by more than one per column; P shifts within and beyond the
+  // rows' halo; momenta all negative (a lone step cannot then work in place) and X shifts
+  // beyond the fused pass's reach; both momentum boundaries; one and several steps.
   struct Case {
     std::size_t centres, momenta;
+    long k_first;
     double dt, force;
   };
-  const Case cases[] = {{37, 53, 0.2, 40.0}, {40, 24, 0.2, 3.0}, {9, 130, 2.0, 5.0},
-                        {64, 256, 0.05, 400.0}, {128, 257, 0.1, 100.0}};
+  const Case cases[] = {{37, 53, -26, 0.2, 40.0},    {40, 24, -12, 0.2, 3.0},
+                        {9, 130, -65, 2.0, 5.0},     {64, 256, -128, 0.05, 400.0},
+                        {128, 257, -128, 0.1, 100.0}, {200, 53, -300, 0.2, 10.0},
+                        {256, 160, -400, 0.02, 10.0}, {300, 40, -20, 30.0, 1.0}};
   std::mt19937_64 random(7);
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   for (const Case& test : cases) {
-    const auto grid = square_grid(test.centres, -1.0, 0.1, test.momenta,
-                                  -static_cast<long>(test.momenta / 2), 0.1);
+    const auto grid = square_grid(test.centres, -1.0, 0.1, test.momenta, test.k_first, 0.1);
     const std::string force = std::to_string(test.force);
     const Potential potential(force + "*(1 - cos(x + t))", force + "*sin(x + t)");
     std::vector<double> f(grid.cells());
     for (double& value : f) value = uniform(random);
     for (const std::string interpolation : {"lagrange3", "lagrange5", "lagrange9"}) {
       for (MomentumBoundary boundary : {MomentumBoundary::periodic, MomentumBoundary::zero}) {
-        auto options = options_for(interpolation, test.dt, Scheme::strang);
-        options.momentum_boundary = boundary;
-        double expected_lost = 0.0;
-        const auto expected = strang_step_by_line_shifts(grid, potential, options, f, expected_lost);
-        LiouvilleSolver solver(grid, potential, options);
-        auto g = f;
-        solver.advance(g, 0.0, 1);
-        SCOPED_TRACE(std::to_string(test.centres) + " x " + std::to_string(test.momenta) + " " +
-                     interpolation + (boundary == MomentumBoundary::zero ? " zero" : " periodic"));
-        EXPECT_LT(max_difference(g, expected), 1e-13);
-        EXPECT_NEAR(solver.mass_lost(), expected_lost, 1e-13 * static_cast<double>(grid.cells()) * grid.dx0 * grid.dp);
+        for (Scheme scheme : {Scheme::strang, Scheme::yoshida4}) {
+          for (std::size_t steps : {1, 3}) {
+            auto options = options_for(interpolation, test.dt, scheme);
+            options.momentum_boundary = boundary;
+            auto expected = f;
+            const double expected_lost = advance_by_line_shifts(grid, potential, options, steps, expected);
+            LiouvilleSolver solver(grid, potential, options);
+            auto g = f;
+            solver.advance(g, 0.0, steps);
+            SCOPED_TRACE(std::to_string(test.centres) + " x " + std::to_string(test.momenta) + " " +
+                         interpolation + (boundary == MomentumBoundary::zero ? " zero " : " periodic ") +
+                         (scheme == Scheme::strang ? "strang " : "yoshida4 ") + std::to_string(steps) + " steps");
+            EXPECT_LT(max_difference(g, expected), 1e-12);
+            EXPECT_NEAR(solver.mass_lost(), expected_lost, 1e-12 * static_cast<double>(grid.cells()) * grid.dx0 * grid.dp);
+          }
+        }
       }
     }
   }

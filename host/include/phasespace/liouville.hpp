@@ -75,6 +75,8 @@ class LiouvilleSolver {
   void sweep_x(std::span<double> f, double tau);
   void sweep_p(std::span<double> f, double tau, double t);
   void collide(std::span<double> f, double tau);
+  // Performs the sweeps recorded but not yet performed (Lagrange).
+  void settle(std::span<double> f);
 
   PhaseSpaceGrid grid_;
   Potential potential_;
