@@ -244,7 +244,7 @@ struct Collisions<Real>::Impl {
   DeviceBuffer<double> mismatch;  // per centre (local Maxwellian)
   DeviceBuffer<Real> scratch;     // the rate matrix's output, swapped with f
 
-  const Factors& factors(Operator& collision, double tau) {
+  const Factors& step_factors(Operator& collision, double tau) {
     auto found = collision.factors.find(tau);
     if (found != collision.factors.end()) return found->second;
     Factors entry;
@@ -255,7 +255,7 @@ struct Collisions<Real>::Impl {
   }
 
   void apply_one(Operator& collision, DeviceBuffer<Real>& values, double tau) {
-    const Factors& step = factors(collision, tau);
+    const Factors& step = step_factors(collision, tau);
     const auto centres = static_cast<unsigned int>(grid.centres);
     const auto momenta = static_cast<unsigned int>(grid.momenta);
     switch (collision.kind) {
