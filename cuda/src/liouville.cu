@@ -1,7 +1,8 @@
 // Semi-Lagrangian Liouville sweeps on the device; mirrors host/src/liouville.cpp: X sweeps play
 // the "kick" of splitting_coefficients() and P sweeps the "drift"; a P sweep at fraction i sees
-// U'(x, t + (a_0 + ... + a_i)·dt); the last X of a step and the first X of the next are fused
-// (the device solver is collision-free). Every line shift is constant along its line, so its
+// U'(x, t + (a_0 + ... + a_i)·dt); without collisions the last X of a step and the first X of
+// the next are fused; with them each step is C(dt/2) [transport] C(dt/2), the second half in
+// reverse order (cuda::Collisions, collisions.cu). Every line shift is constant along its line, so its
 // stencil (first sample, Lagrange weights) is computed once per line on the host, in double,
 // with the same kernels:: helpers as the CPU reference.
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "device_data.cuh"
+#include "phasespace/cuda/collisions.hpp"
 #include "phasespace/cuda/liouville.hpp"
 #include "phasespace/kernels/interpolation.hpp"
 #include "phasespace/kernels/lagrange.hpp"
@@ -157,6 +159,7 @@ struct LiouvilleSolver<Real>::Impl {
   DeviceBuffer<Real> scratch;                        // the other half of the ping-pong
   double mass_lost = 0.0;
   std::size_t sweeps = 0;
+  Collisions<Real> collisions;
 
   // Stencils of lines whose shifts (in cells) are `shifts`; wrapped when periodic.
   void make_stencil(const std::vector<double>& shifts, std::size_t length, bool periodic,
@@ -258,11 +261,13 @@ struct LiouvilleSolver<Real>::Impl {
 };
 
 template <class Real>
-LiouvilleSolver<Real>::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& potential,
-                                       const LiouvilleOptions& options)
+LiouvilleSolver<Real>::LiouvilleSolver(
+    const PhaseSpaceGrid& grid, const Potential& potential, const LiouvilleOptions& options,
+    std::vector<std::shared_ptr<const CollisionOperator>> collisions)
     : impl_(std::make_unique<Impl>(Impl{grid, potential, options, options.interpolation.order + 1,
                                         splitting_coefficients(options.scheme), {}, {}, {}, {},
-                                        {}, 0.0, 0})) {
+                                        {}, 0.0, 0,
+                                        Collisions<Real>(grid, std::move(collisions))})) {
   require(options.interpolation.kind == InterpolationKind::lagrange, "classical.interpolation",
           to_string(options.interpolation),
           "lagrange3, lagrange5, lagrange7 or lagrange9 on the cuda backend");
@@ -307,9 +312,20 @@ void LiouvilleSolver<Real>::advance(DeviceDensity<Real>& f, double t_start, std:
   const auto& x_fractions = s.coefficients.kicks;
   const auto& p_fractions = s.coefficients.drifts;
   const double dt = s.options.dt;
+  const bool fuse = s.collisions.empty();
+  // Mass the collisions added: relaxation towards a given f_eq changes ∬f, and that is not
+  // mass lost at the p edges (the CPU counts the edge loss of each P sweep instead).
+  const bool count_collided_mass = zero_boundary && !s.collisions.conserves_mass();
+  double collided_mass = 0.0;
+  auto collide = [&](bool reverse) {
+    const double before = count_collided_mass ? mass(f) : 0.0;
+    s.collisions.apply(f, 0.5 * dt, reverse);
+    if (count_collided_mass) collided_mass += mass(f) - before;
+  };
   double pending_x = 0.0;  // X fraction not yet applied (fused with the next one)
   for (std::size_t step = 0; step < steps; ++step) {
     const double t = t_start + static_cast<double>(step) * dt;
+    if (!fuse) collide(false);
     double elapsed = 0.0;
     for (std::size_t i = 0; i < p_fractions.size(); ++i) {
       pending_x += x_fractions[i];
@@ -319,10 +335,16 @@ void LiouvilleSolver<Real>::advance(DeviceDensity<Real>& f, double t_start, std:
       s.sweep_p(f, p_fractions[i] * dt, t + elapsed * dt);
     }
     pending_x += x_fractions.back();
+    if (!fuse) {
+      s.sweep_x(f, pending_x * dt);
+      pending_x = 0.0;
+      collide(true);
+    }
   }
   s.sweep_x(f, pending_x * dt);
-  // X sweeps and periodic P sweeps conserve the sum to round-off: all loss is at the p edges.
-  if (zero_boundary) s.mass_lost += mass_before - mass(f);
+  // X sweeps, periodic P sweeps and the other collisions conserve the sum to round-off: the
+  // rest of the change is loss at the p edges.
+  if (zero_boundary) s.mass_lost += mass_before - mass(f) + collided_mass;
 }
 
 template <class Real>

@@ -20,15 +20,12 @@ class CudaEngine : public PointEngine {
         ensemble_(make_point_ensemble(config, plan, members)),
         propagator_(plan.grid, potential_, propagator_options(config, plan), ensemble_.members()),
         projector_(plan.grid, Window{config.window.shape, plan.window_width}, plan.phase_space),
-        liouville_(plan.phase_space, potential_, liouville_options(config)),
+        liouville_(plan.phase_space, potential_, liouville_options(config),
+                   make_collisions(config, plan)),
         quantum_(plan.phase_space.cells()),
         classical_(plan.phase_space.cells()),
         hbar_(plan.hbar),
-        mass_(config.system.mass) {
-    require(config.classical.collisions.empty(), "classical.collisions",
-            std::to_string(config.classical.collisions.size()) + " operators",
-            "collisions are not yet implemented on backend cuda; use backend cpu");
-  }
+        mass_(config.system.mass) {}
 
   void advance_quantum(double t_start, std::size_t steps) override {
     propagator_.advance(ensemble_, t_start, steps);

@@ -1,6 +1,7 @@
 // Collision operators, each applied exactly over a step: BGK relaxation (given or local
 // Maxwellian equilibrium), golden-rule back-scattering, and a general rate matrix (matrix
-// exponential by uniformisation with scaling and squaring).
+// exponential by uniformisation with scaling and squaring). What does not depend on f (f_eq on
+// the grid, the decay factors, exp(Gτ)) is also handed to the CUDA backend (collision_factors).
 #include "phasespace/collisions.hpp"
 
 #include <algorithm>
@@ -40,16 +41,19 @@ class GivenRelaxation final : public CollisionOperator {
         equilibrium_(equilibrium, {"x", "p"}, {}, "collisions.equilibrium") {}
 
   void apply(const PhaseSpaceGrid& grid, double tau, std::span<double> f) const override {
-    require_step(tau);
+    const double decay = decay_over(tau);
     const std::vector<double>& equilibrium = equilibrium_on(grid);
-    const double decay = std::exp(-tau / relaxation_time_);
     const std::size_t cells = f.size();
 #pragma omp parallel for schedule(static) if (cells >= parallel_cells)
     for (std::size_t i = 0; i < cells; ++i) f[i] = kernels::relax(f[i], equilibrium[i], decay);
   }
   std::string name() const override { return "relaxation(" + equilibrium_.text() + ")"; }
 
- private:
+  double decay_over(double tau) const {
+    require_step(tau);
+    return std::exp(-tau / relaxation_time_);
+  }
+
   // f_eq sampled on the grid once (the expression is not thread-safe: sampled serially).
   const std::vector<double>& equilibrium_on(const PhaseSpaceGrid& grid) const {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -65,6 +69,7 @@ class GivenRelaxation final : public CollisionOperator {
     return cache_;
   }
 
+ private:
   double relaxation_time_;
   Expression equilibrium_;
   mutable std::mutex mutex_;
@@ -75,91 +80,12 @@ class GivenRelaxation final : public CollisionOperator {
 
 // ---------------------------------------------------------------- BGK, local Maxwellian
 
-// Solves the symmetric 3×3 system h·x = r (h positive definite) by Cholesky.
-std::array<double, 3> solve3(const std::array<double, 9>& h, const std::array<double, 3>& r) {
-  const double l00 = std::sqrt(h[0]);
-  const double l10 = h[3] / l00;
-  const double l20 = h[6] / l00;
-  const double l11 = std::sqrt(h[4] - l10 * l10);
-  const double l21 = (h[7] - l20 * l10) / l11;
-  const double l22 = std::sqrt(h[8] - l20 * l20 - l21 * l21);
-  const double y0 = r[0] / l00;
-  const double y1 = (r[1] - l10 * y0) / l11;
-  const double y2 = (r[2] - l20 * y0 - l21 * y1) / l22;
-  const double x2 = y2 / l22;
-  const double x1 = (y1 - l21 * x2) / l11;
-  const double x0 = (y0 - l10 * x1 - l20 * x2) / l00;
-  return {x0, x1, x2};
-}
-
-// g_j = exp(a + b q_j + c q_j²) whose discrete moments Σ g q^k (k = 0, 1, 2) equal `target`:
-// Newton on the convex dual F(θ) = Σ g - θ·target, whose gradient is the moment mismatch and
-// whose Hessian is the moment matrix of g. Returns the relative mismatch reached.
-double fit_exponential_quadratic(const std::vector<double>& q, const std::array<double, 3>& target,
-                                 std::vector<double>& g) {
-  const std::size_t n = q.size();
-  std::array<double, 3> theta = {0.0, 0.0, -0.5};
-  double gaussian_sum = 0.0;
-  for (double value : q) gaussian_sum += std::exp(-0.5 * value * value);
-  theta[0] = std::log(target[0] / gaussian_sum);
-  auto evaluate = [&](const std::array<double, 3>& at, std::array<double, 5>& moments) {
-    moments.fill(0.0);
-    for (std::size_t j = 0; j < n; ++j) {
-      const double value = std::exp(at[0] + at[1] * q[j] + at[2] * q[j] * q[j]);
-      g[j] = value;
-      double power = value;
-      for (double& moment : moments) {
-        moment += power;
-        power *= q[j];
-      }
-    }
-  };
-  auto dual = [&](const std::array<double, 3>& at, const std::array<double, 5>& moments) {
-    return moments[0] - at[0] * target[0] - at[1] * target[1] - at[2] * target[2];
-  };
-  std::array<double, 5> moments{};
-  evaluate(theta, moments);
-  double mismatch = 0.0;
-  int polishing = 0;
-  for (int iteration = 0; iteration < 200; ++iteration) {
-    const std::array<double, 3> gradient = {moments[0] - target[0], moments[1] - target[1],
-                                            moments[2] - target[2]};
-    mismatch = std::sqrt(gradient[0] * gradient[0] + gradient[1] * gradient[1] +
-                         gradient[2] * gradient[2]) / target[0];
-    if (mismatch < 1e-15) break;
-    // Below 1e-11 round-off decides; a few more Newton steps settle the last digits.
-    if (mismatch < 1e-11 && ++polishing > 3) break;
-    const std::array<double, 9> hessian = {moments[0], moments[1], moments[2],
-                                           moments[1], moments[2], moments[3],
-                                           moments[2], moments[3], moments[4]};
-    const auto step = solve3(hessian, {-gradient[0], -gradient[1], -gradient[2]});
-    const double slope = gradient[0] * step[0] + gradient[1] * step[1] + gradient[2] * step[2];
-    const double current = dual(theta, moments);
-    double length = 1.0;
-    std::array<double, 3> trial{};
-    std::array<double, 5> trial_moments{};
-    // Backtracking only far from the solution; near it the dual is flat to round-off.
-    for (int halving = 0; halving < 60; ++halving) {
-      for (int k = 0; k < 3; ++k) trial[k] = theta[k] + length * step[k];
-      evaluate(trial, trial_moments);
-      const double value = dual(trial, trial_moments);
-      if (mismatch < 1e-6 || (std::isfinite(value) && value <= current + 1e-4 * length * slope)) break;
-      length *= 0.5;
-    }
-    theta = trial;
-    moments = trial_moments;
-  }
-  evaluate(theta, moments);
-  return mismatch;
-}
-
 class MaxwellianRelaxation final : public CollisionOperator {
  public:
   explicit MaxwellianRelaxation(double relaxation_time) : relaxation_time_(relaxation_time) {}
 
   void apply(const PhaseSpaceGrid& grid, double tau, std::span<double> f) const override {
-    require_step(tau);
-    const double decay = std::exp(-tau / relaxation_time_);
+    const double decay = decay_over(tau);
     const std::size_t momenta = grid.momenta;
     double worst = 0.0;
     std::size_t worst_centre = 0;
@@ -177,13 +103,18 @@ class MaxwellianRelaxation final : public CollisionOperator {
         }
       }
     }
-    if (worst > 1e-10) {
+    if (worst > kernels::maxwellian_mismatch_limit) {
       throw Error("relaxation: no local Maxwellian matches the moments of f at x0 = " +
                   format_number(grid.x0(worst_centre)) + " (relative mismatch " +
                   format_number(worst) + ")");
     }
   }
   std::string name() const override { return "relaxation(local Maxwellian)"; }
+
+  double decay_over(double tau) const {
+    require_step(tau);
+    return std::exp(-tau / relaxation_time_);
+  }
 
  private:
   // Relaxes one row towards exp(a + b p + c p²) with the row's Σf, Σpf, Σp²f. Rows without
@@ -205,16 +136,31 @@ class MaxwellianRelaxation final : public CollisionOperator {
     variance /= density;
     if (!(variance > 0.0)) return 0.0;
     const double spread = std::sqrt(variance);
-    std::array<double, 3> target = {0.0, 0.0, 0.0};
+    double target[3] = {0.0, 0.0, 0.0};
+    double gaussian_sum = 0.0;
     for (std::size_t j = 0; j < n; ++j) {
       q[j] = (grid.p(j) - mean) / spread;
       target[0] += row[j];
       target[1] += q[j] * row[j];
       target[2] += q[j] * q[j] * row[j];
+      gaussian_sum += std::exp(-0.5 * q[j] * q[j]);
     }
-    const double mismatch = fit_exponential_quadratic(q, target, g);
+    // Σ_j g_j q_j^k for k = 0..4, g_j = exp(θ0 + θ1 q_j + θ2 q_j²).
+    auto evaluate = [&](const double* theta, double* moments) {
+      for (int k = 0; k < 5; ++k) moments[k] = 0.0;
+      for (std::size_t j = 0; j < n; ++j) {
+        double power = kernels::exponential_quadratic(theta, q[j]);
+        for (int k = 0; k < 5; ++k) {
+          moments[k] += power;
+          power *= q[j];
+        }
+      }
+    };
+    const kernels::ExponentialQuadraticFit fit =
+        kernels::fit_exponential_quadratic(target, gaussian_sum, evaluate);
+    for (std::size_t j = 0; j < n; ++j) g[j] = kernels::exponential_quadratic(fit.theta, q[j]);
     for (std::size_t j = 0; j < n; ++j) row[j] = kernels::relax(row[j], g[j], decay);
-    return mismatch;
+    return fit.mismatch;
   }
 
   double relaxation_time_;
@@ -310,15 +256,8 @@ class Backscattering final : public CollisionOperator {
       : shape_(shape), density_(density), mass_(mass), hbar_(hbar) {}
 
   void apply(const PhaseSpaceGrid& grid, double tau, std::span<double> f) const override {
-    require_step(tau);
-    require(grid.momentum_symmetric(), "phase_space momenta",
-            "k_first = " + std::to_string(grid.k_first) + ", " + std::to_string(grid.momenta) +
-                " momenta",
-            "a momentum-symmetric grid (p_j = -p_{P-1-j}, e.g. set p_cut) for back-scattering");
-    const std::vector<double>& rates = rates_on(grid);
+    const std::vector<double> decay = pair_decay(grid, tau);
     const std::size_t momenta = grid.momenta;
-    std::vector<double> decay(momenta / 2);
-    for (std::size_t j = 0; j < decay.size(); ++j) decay[j] = std::exp(-2.0 * rates[j] * tau);
 #pragma omp parallel for schedule(static) if (grid.cells() >= parallel_cells)
     for (std::size_t c = 0; c < grid.centres; ++c) {
       double* row = f.data() + c * momenta;
@@ -328,6 +267,19 @@ class Backscattering final : public CollisionOperator {
     }
   }
   std::string name() const override { return "backscattering"; }
+
+  // e^{-2W(p_j)τ} for the pairs (j, momenta - 1 - j), j < momenta/2.
+  std::vector<double> pair_decay(const PhaseSpaceGrid& grid, double tau) const {
+    require_step(tau);
+    require(grid.momentum_symmetric(), "phase_space momenta",
+            "k_first = " + std::to_string(grid.k_first) + ", " + std::to_string(grid.momenta) +
+                " momenta",
+            "a momentum-symmetric grid (p_j = -p_{P-1-j}, e.g. set p_cut) for back-scattering");
+    const std::vector<double>& rates = rates_on(grid);
+    std::vector<double> decay(grid.momenta / 2);
+    for (std::size_t j = 0; j < decay.size(); ++j) decay[j] = std::exp(-2.0 * rates[j] * tau);
+    return decay;
+  }
 
  private:
   // W(p_j) for j < momenta/2 (the p = 0 cell of an odd grid is its own mirror).
@@ -409,11 +361,7 @@ class RateMatrix final : public CollisionOperator {
       : generator_(std::move(generator)), size_(size) {}
 
   void apply(const PhaseSpaceGrid& grid, double tau, std::span<double> f) const override {
-    require_step(tau);
-    require(grid.momenta == size_, "collisions.rate_matrix",
-            std::to_string(size_) + " x " + std::to_string(size_),
-            "one row and column per momentum cell (" + std::to_string(grid.momenta) + ")");
-    const Matrix& propagator = exponential(tau);
+    const Matrix& propagator = exponential(grid, tau);
     const std::size_t n = size_;
 #pragma omp parallel if (grid.cells() * n >= parallel_cells * 8)
     {
@@ -433,8 +381,12 @@ class RateMatrix final : public CollisionOperator {
   }
   std::string name() const override { return "rate_matrix"; }
 
- private:
-  const Matrix& exponential(double tau) const {
+  // exp(Gτ), row-major, computed once per τ.
+  const Matrix& exponential(const PhaseSpaceGrid& grid, double tau) const {
+    require_step(tau);
+    require(grid.momenta == size_, "collisions.rate_matrix",
+            std::to_string(size_) + " x " + std::to_string(size_),
+            "one row and column per momentum cell (" + std::to_string(grid.momenta) + ")");
     std::lock_guard<std::mutex> lock(mutex_);
     auto found = cache_.find(tau);
     if (found == cache_.end()) {
@@ -443,6 +395,7 @@ class RateMatrix final : public CollisionOperator {
     return found->second;
   }
 
+ private:
   Matrix generator_;
   std::size_t size_;
   mutable std::mutex mutex_;
@@ -523,6 +476,41 @@ std::shared_ptr<const CollisionOperator> make_rate_matrix(std::vector<std::vecto
     flat[l * n + l] = -outflow;
   }
   return std::make_shared<RateMatrix>(std::move(flat), n);
+}
+
+std::optional<CollisionKind> collision_kind(const CollisionOperator& collision) {
+  if (dynamic_cast<const GivenRelaxation*>(&collision)) return CollisionKind::given_relaxation;
+  if (dynamic_cast<const MaxwellianRelaxation*>(&collision)) return CollisionKind::maxwellian_relaxation;
+  if (dynamic_cast<const Backscattering*>(&collision)) return CollisionKind::backscattering;
+  if (dynamic_cast<const RateMatrix*>(&collision)) return CollisionKind::rate_matrix;
+  return std::nullopt;
+}
+
+std::vector<double> collision_factors(const CollisionOperator& collision,
+                                      const PhaseSpaceGrid& grid, double tau) {
+  if (const auto* given = dynamic_cast<const GivenRelaxation*>(&collision)) {
+    return {given->decay_over(tau)};
+  }
+  if (const auto* maxwellian = dynamic_cast<const MaxwellianRelaxation*>(&collision)) {
+    return {maxwellian->decay_over(tau)};
+  }
+  if (const auto* backscattering = dynamic_cast<const Backscattering*>(&collision)) {
+    return backscattering->pair_decay(grid, tau);
+  }
+  if (const auto* rate_matrix = dynamic_cast<const RateMatrix*>(&collision)) {
+    return rate_matrix->exponential(grid, tau);
+  }
+  throw Error("collision_factors: " + collision.name() + " is not an operator of collisions.hpp");
+}
+
+std::vector<double> relaxation_equilibrium(const CollisionOperator& relaxation,
+                                           const PhaseSpaceGrid& grid) {
+  const auto* given = dynamic_cast<const GivenRelaxation*>(&relaxation);
+  if (given == nullptr) {
+    throw Error("relaxation_equilibrium: " + relaxation.name() +
+                " is not a relaxation towards a given equilibrium");
+  }
+  return given->equilibrium_on(grid);
 }
 
 std::vector<std::vector<double>> golden_rule_generator(const PhaseSpaceGrid& grid,

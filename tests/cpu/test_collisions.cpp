@@ -382,5 +382,71 @@ TEST(RateMatrix, GoldenRuleKeepsTheTotalRateOnAnyGrid) {
   }
 }
 
+// ------------------------------------------------------------------ tables for the CUDA backend
+
+// An operator made outside collisions.hpp: the CUDA backend has no device version of it.
+class CustomCollision final : public CollisionOperator {
+ public:
+  void apply(const PhaseSpaceGrid&, double, std::span<double>) const override {}
+  std::string name() const override { return "custom"; }
+};
+
+TEST(CollisionTables, KindsAreRecognisedAndForeignOperatorsAreNot) {
+  const ImpurityShape delta{ImpurityShape::Kind::delta, 0.3, 0.0, ""};
+  EXPECT_EQ(collision_kind(*make_relaxation(1.0, 1.0, std::string("exp(-p^2)"))),
+            CollisionKind::given_relaxation);
+  EXPECT_EQ(collision_kind(*make_relaxation(1.0, 1.0, std::nullopt)),
+            CollisionKind::maxwellian_relaxation);
+  EXPECT_EQ(collision_kind(*make_backscattering(delta, 1.0, 1.0, 0.5)), CollisionKind::backscattering);
+  EXPECT_EQ(collision_kind(*make_rate_matrix({{-1.0, 2.0}, {1.0, -2.0}})), CollisionKind::rate_matrix);
+  const CustomCollision custom;
+  EXPECT_FALSE(collision_kind(custom).has_value());
+  EXPECT_THROW(collision_factors(custom, make_grid(2, 3, -1, 1.0), 0.1), Error);
+  EXPECT_THROW(relaxation_equilibrium(custom, make_grid(2, 3, -1, 1.0)), Error);
+}
+
+// The tables are what apply() multiplies by, so a backend using them applies the same operator.
+TEST(CollisionTables, FactorsAreWhatApplyUses) {
+  auto grid = make_grid(5, 41, -20, 0.15);
+  grid.hbar = 0.5;
+  const double tau = 0.3;
+  const ImpurityShape gaussian{ImpurityShape::Kind::gaussian, 0.4, 0.2, ""};
+
+  const auto given = make_relaxation(0.7, 1.0, std::string("exp(-p^2/2)*(1 + 0.5*cos(x))"));
+  EXPECT_EQ(collision_factors(*given, grid, tau), std::vector<double>{std::exp(-tau / 0.7)});
+  const auto equilibrium = relaxation_equilibrium(*given, grid);
+  ASSERT_EQ(equilibrium.size(), grid.cells());
+  for (std::size_t c = 0; c < grid.centres; ++c) {
+    for (std::size_t j = 0; j < grid.momenta; j += 7) {
+      const double expected = std::exp(-grid.p(j) * grid.p(j) / 2) * (1 + 0.5 * std::cos(grid.x0(c)));
+      EXPECT_NEAR(equilibrium[c * grid.momenta + j], expected, 1e-15) << "c=" << c << " j=" << j;
+    }
+  }
+  EXPECT_EQ(collision_factors(*make_relaxation(0.7, 1.0, std::nullopt), grid, tau),
+            std::vector<double>{std::exp(-tau / 0.7)});
+
+  const auto backscattering = make_backscattering(gaussian, 1.5, 1.0, grid.hbar);
+  const auto decay = collision_factors(*backscattering, grid, tau);
+  ASSERT_EQ(decay.size(), grid.momenta / 2);
+  for (std::size_t j = 0; j < decay.size(); ++j) {
+    const double rate = backscattering_rate(gaussian, 1.5, 1.0, grid.hbar, grid.p(j));
+    EXPECT_EQ(decay[j], std::exp(-2.0 * rate * tau)) << "j=" << j;
+  }
+  EXPECT_THROW(collision_factors(*backscattering, make_grid(2, 40, -20, 0.15), tau), InputError);
+
+  // exp(Gτ) applied to a unit row gives its column.
+  const auto matrix = make_rate_matrix(golden_rule_generator(grid, gaussian, 1.5, 1.0));
+  const auto propagator = collision_factors(*matrix, grid, tau);
+  const std::size_t n = grid.momenta;
+  ASSERT_EQ(propagator.size(), n * n);
+  for (std::size_t l : {std::size_t{0}, std::size_t{13}, n - 1}) {
+    std::vector<double> f(grid.cells(), 0.0);
+    f[l] = 1.0;
+    matrix->apply(grid, tau, f);
+    for (std::size_t k = 0; k < n; ++k) EXPECT_EQ(f[k], propagator[k * n + l]) << "k=" << k << " l=" << l;
+  }
+  EXPECT_THROW(collision_factors(*matrix, grid, -0.1), InputError);
+}
+
 }  // namespace
 }  // namespace phasespace

@@ -76,5 +76,31 @@ TEST(CudaStudy, FloatStudyStaysCloseToTheDoubleOne) {
   EXPECT_LT(difference, 1e-3) << where;
 }
 
+// The config's collision kinds (classical.collisions) on both backends: the CUDA study applies
+// them on the device and must still reproduce the CPU reference.
+TEST(CudaStudy, DoubleStudyWithCollisionsMatchesTheCpuReference) {
+  PHASESPACE_REQUIRE_DEVICE();
+  auto with_collisions = [](json config) {
+    config["time"]["t_end"] = 1.0;
+    config["time"]["outputs"] = {0.5, 1.0};
+    config["classical"]["collisions"] = json::parse(R"json([
+      {"kind": "relaxation", "relaxation_time": 0.8},
+      {"kind": "backscattering", "density": 2.0,
+       "impurity": {"shape": "gaussian", "strength": 0.05, "width": 0.02}},
+      {"kind": "relaxation", "relaxation_time": 2.0, "equilibrium": "exp(-(p^2/2 + x^2/2))/(2*_pi)"}
+    ])json");
+    return config;
+  };
+  const json cpu =
+      run_study(parse_config(with_collisions(study_config("cpu", "double", scratch("collisions_cpu")))));
+  const json gpu =
+      run_study(parse_config(with_collisions(study_config("cuda", "double", scratch("collisions_cuda")))));
+  EXPECT_EQ(gpu["backend"], "cuda");
+  const auto [difference, where] = largest_difference(cpu, gpu);
+  std::cout << "[ info ] study with collisions, cuda double vs cpu: largest metric difference "
+            << difference << " (" << where << ")\n";
+  EXPECT_LT(difference, 1e-9) << where;
+}
+
 }  // namespace
 }  // namespace phasespace

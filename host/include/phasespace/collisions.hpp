@@ -45,4 +45,22 @@ std::vector<std::vector<double>> golden_rule_generator(const PhaseSpaceGrid& gri
                                                        const ImpurityShape& shape, double density,
                                                        double mass);
 
+// ---------------------------------------------------------------- for the CUDA backend
+// A backend that applies the operators above itself takes from here what does not depend on f,
+// computed in double by the code their CPU apply() runs (and from its caches), so both backends
+// multiply by the same numbers.
+enum class CollisionKind { given_relaxation, maxwellian_relaxation, backscattering, rate_matrix };
+// Which operator of the make_* functions above `collision` is; nullopt for any other (e.g. the
+// disorder study's impurity scattering).
+std::optional<CollisionKind> collision_kind(const CollisionOperator& collision);
+// The factors C(τ) applies on `grid`, with τ and the grid checked as apply() checks them:
+//   relaxation (either kind): {e^{-τ/τ_relax}};
+//   backscattering: e^{-2W(p_j)τ} for j < momenta/2, the pair (j, momenta - 1 - j);
+//   rate matrix: exp(Gτ), momenta × momenta row-major: f_k ← Σ_l factors[k·momenta + l]·f_l.
+std::vector<double> collision_factors(const CollisionOperator& collision,
+                                      const PhaseSpaceGrid& grid, double tau);
+// Relaxation towards a given equilibrium: f_eq(x0_c, p_j) at [c·momenta + j].
+std::vector<double> relaxation_equilibrium(const CollisionOperator& relaxation,
+                                           const PhaseSpaceGrid& grid);
+
 }  // namespace phasespace

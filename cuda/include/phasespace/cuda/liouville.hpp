@@ -1,10 +1,14 @@
 #pragma once
-// Semi-Lagrangian Liouville solver on the device, the twin of phasespace::LiouvilleSolver
-// (collision-free; collisions on the device are a later issue): X sweeps shift each momentum
-// column along x (periodic), P sweeps shift each centre row along p (periodic or zero), both by
-// centred Lagrange interpolation of odd order 3..9, composed exactly as the CPU reference does.
+// Semi-Lagrangian Liouville/Boltzmann solver on the device, the twin of
+// phasespace::LiouvilleSolver: X sweeps shift each momentum column along x (periodic), P sweeps
+// shift each centre row along p (periodic or zero), both by centred Lagrange interpolation of
+// odd order 3..9, composed exactly as the CPU reference does. Collisions (the operators of
+// phasespace/collisions.hpp, applied on the device by cuda::Collisions) enter as on the CPU:
+// C(dt/2) [transport] C(dt/2) per step, the second half in reverse order, and no fusion of X
+// sweeps across steps.
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include "phasespace/cuda/device_data.hpp"
 #include "phasespace/liouville.hpp"
@@ -16,10 +20,12 @@ namespace phasespace::cuda {
 template <class Real>
 class LiouvilleSolver {
  public:
-  // Throws InputError for an interpolation other than Lagrange, or a grid with fewer centres
-  // or momenta than stencil points.
+  // Throws InputError for an interpolation other than Lagrange, a grid with fewer centres or
+  // momenta than stencil points, or a collision operator the device cannot apply (one not made
+  // by phasespace/collisions.hpp).
   LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& potential,
-                  const LiouvilleOptions& options);
+                  const LiouvilleOptions& options,
+                  std::vector<std::shared_ptr<const CollisionOperator>> collisions = {});
   ~LiouvilleSolver();
   LiouvilleSolver(const LiouvilleSolver&) = delete;
   LiouvilleSolver& operator=(const LiouvilleSolver&) = delete;
