@@ -349,6 +349,7 @@ ImpurityShape parse_impurity(const ObjectReader& reader, const std::string& path
     shape.kind = ImpurityShape::Kind::expression;
     shape.expression = impurity.text("expression");
     Expression check(shape.expression, {"x"}, {}, path + ".impurity.expression");
+    shape.width = impurity.positive("width");  // V(x) is integrated over |x| <= width
   } else {
     throw InputError(path + ".impurity.shape = \"" + kind + "\": allowed delta, gaussian, expression");
   }

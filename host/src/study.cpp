@@ -88,6 +88,14 @@ void check_point(const StudyConfig& config, const PointPlan& plan, std::size_t i
   require(span < 0.25 * plan.grid.length, "window.width", format_number(plan.window_width) + where,
           "the window must be narrower than a quarter of the domain (" +
               format_number(0.25 * plan.grid.length) + ")");
+  for (std::size_t i = 0; i < config.classical.collisions.size(); ++i) {
+    // Back-scattering pairs p with -p: known here, not only at the first classical step.
+    require(config.classical.collisions[i].kind != "backscattering" ||
+                plan.phase_space.momentum_symmetric(),
+            "phase_space.p_max", "unset",
+            point_path("classical.collisions", i) +
+                " (backscattering) needs a momentum-symmetric classical grid: set phase_space.p_max");
+  }
   for (std::size_t i = 0; i < config.time.outputs.size(); ++i) {
     const double t = config.time.outputs[i];
     const double dt = config.classical.dt.value_or(config.time.dt);

@@ -132,6 +132,27 @@ TEST(StudyConfig, InconsistentValuesAreNamed) {
   expect_rejected(config, "system.potential");
 }
 
+TEST(StudyConfig, BackscatteringIsCheckedBeforeWork) {
+  json config = harmonic_config("unused");
+  config["classical"]["collisions"] = json::parse(R"json([{"kind": "backscattering", "density": 1.0,
+      "impurity": {"shape": "expression", "expression": "0.1*exp(-x^2/0.02)", "width": 0.5}}])json");
+  EXPECT_NO_THROW(plan_study(parse_config(config))) << "an expression impurity with its width";
+  json without_width = config;
+  without_width["classical"]["collisions"][0]["impurity"].erase("width");
+  expect_rejected(without_width, "classical.collisions[0].impurity.width");
+  // Back-scattering pairs p with -p: without p_max the classical grid need not be symmetric.
+  json unsymmetric = config;
+  unsymmetric["phase_space"].erase("p_max");
+  // Either the plan refuses it, naming the field, or every point's grid is symmetric.
+  try {
+    for (const auto& point : plan_study(parse_config(unsymmetric)).points) {
+      EXPECT_TRUE(point.phase_space.momentum_symmetric()) << "accepted, then refused at the first step";
+    }
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("phase_space.p_max"), std::string::npos) << error.what();
+  }
+}
+
 TEST(StudyConfig, FloatOnTheCpuBackendIsRefused) {
   json config = harmonic_config("unused");
   config["precision"] = "float";
