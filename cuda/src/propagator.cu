@@ -6,14 +6,19 @@
 #include <string>
 #include <vector>
 
+#include <cufftXt.h>
+
 #include "device_data.cuh"
 #include "phasespace/cuda/propagator.hpp"
 #include "phasespace/kernels/phase.hpp"
+#include "split_step_callbacks.cuh"
+#include "split_step_callbacks_fatbin.h"  // generated: the callbacks as LTO-IR (cuda/CMakeLists.txt)
 
 namespace phasespace::cuda {
 
 using detail::Complex;
 using detail::DeviceBuffer;
+using detail::SplitStepCallbackInfo;
 
 namespace {
 
@@ -71,6 +76,70 @@ __global__ void potential_kick_kernel(Complex<Real>* psi, const Complex<Real>* f
   }
 }
 
+// The callbacks' names in split_step_callbacks_fatbin and their cuFFT types, per precision.
+template <class Real>
+struct CallbackNames;
+template <>
+struct CallbackNames<double> {
+  static constexpr const char* load = "phasespace_split_step_load_double";
+  static constexpr const char* store = "phasespace_split_step_store_double";
+  static constexpr cufftXtCallbackType load_type = CUFFT_CB_LD_COMPLEX_DOUBLE;
+  static constexpr cufftXtCallbackType store_type = CUFFT_CB_ST_COMPLEX_DOUBLE;
+};
+template <>
+struct CallbackNames<float> {
+  static constexpr const char* load = "phasespace_split_step_load_float";
+  static constexpr const char* store = "phasespace_split_step_store_float";
+  static constexpr cufftXtCallbackType load_type = CUFFT_CB_LD_COMPLEX;
+  static constexpr cufftXtCallbackType store_type = CUFFT_CB_ST_COMPLEX;
+};
+
+// The forward transform of the drift with the kick applied as each element is loaded and the
+// kinetic phase as it is stored (cuda/callbacks/split_step_callbacks.cu). The callbacks read
+// their tables through a device copy of SplitStepCallbackInfo, refilled before each transform.
+template <class Real>
+class CallbackForwardPlan {
+ public:
+  CallbackForwardPlan(std::size_t length, std::size_t batch) : info_(1), length_(length) {
+    PHASESPACE_CUFFT_CHECK(cufftCreate(&handle_));
+    try {
+      void* info = info_.data();
+      PHASESPACE_CUFFT_CHECK(cufftXtSetJITCallback(
+          handle_, CallbackNames<Real>::load, split_step_callbacks_fatbin,
+          sizeof(split_step_callbacks_fatbin), CallbackNames<Real>::load_type, &info));
+      PHASESPACE_CUFFT_CHECK(cufftXtSetJITCallback(
+          handle_, CallbackNames<Real>::store, split_step_callbacks_fatbin,
+          sizeof(split_step_callbacks_fatbin), CallbackNames<Real>::store_type, &info));
+      long long n = static_cast<long long>(length);
+      const cufftType type = sizeof(Real) == sizeof(double) ? CUFFT_Z2Z : CUFFT_C2C;
+      std::size_t work_bytes = 0;
+      PHASESPACE_CUFFT_CHECK(cufftMakePlanMany64(handle_, 1, &n, nullptr, 1, n, nullptr, 1, n, type,
+                                                 static_cast<long long>(batch), &work_bytes));
+    } catch (...) {
+      cufftDestroy(handle_);
+      throw;
+    }
+  }
+  ~CallbackForwardPlan() { cufftDestroy(handle_); }
+  CallbackForwardPlan(const CallbackForwardPlan&) = delete;
+  CallbackForwardPlan& operator=(const CallbackForwardPlan&) = delete;
+
+  void forward(Complex<Real>* psi, const Complex<Real>* kick, const Complex<Real>* kinetic) {
+    const SplitStepCallbackInfo<Complex<Real>> info{kick, kinetic, length_};
+    info_.upload(&info, 1);  // on the default stream: after the previous transform
+    if constexpr (sizeof(Real) == sizeof(double)) {
+      PHASESPACE_CUFFT_CHECK(cufftExecZ2Z(handle_, psi, psi, CUFFT_FORWARD));
+    } else {
+      PHASESPACE_CUFFT_CHECK(cufftExecC2C(handle_, psi, psi, CUFFT_FORWARD));
+    }
+  }
+
+ private:
+  cufftHandle handle_ = 0;
+  DeviceBuffer<SplitStepCallbackInfo<Complex<Real>>> info_;
+  unsigned long long length_;
+};
+
 }  // namespace
 
 template <class Real>
@@ -79,9 +148,12 @@ struct SplitStepPropagator<Real>::Impl {
   Potential potential;
   PropagatorOptions options;
   std::size_t members;
+  PhaseApplication phases;
   SplittingCoefficients coefficients;
   std::vector<double> absorbing_profile;  // empty without an absorbing layer
   detail::FftPlanCache<Real> plans;
+  std::unique_ptr<CallbackForwardPlan<Real>> callback_forward;  // PhaseApplication::fft_callbacks
+  std::map<double, DeviceBuffer<Complex<Real>>> kinetic_cache;  // its kinetic tables per fraction
   std::map<double, DeviceBuffer<Complex<Real>>> kick_cache;  // time-independent potentials
   DeviceBuffer<Complex<Real>> time_dependent_kick;
   double absorbed_norm = 0.0;
@@ -127,6 +199,41 @@ struct SplitStepPropagator<Real>::Impl {
     plan.inverse(psi);
   }
 
+  // The kinetic factor e^{-ip²τ/2mħ}/N per FFT slot for `fraction` of dt (the callbacks' table;
+  // the kernel path computes the same on the fly), in double on the host.
+  const Complex<Real>* kinetic_factor(double fraction) {
+    auto found = kinetic_cache.find(fraction);
+    if (found != kinetic_cache.end()) return found->second.data();
+    const std::size_t size = grid.size;
+    std::vector<Complex<Real>> factor(size);
+    const double normalisation = 1.0 / static_cast<double>(size);
+    for (std::size_t slot = 0; slot < size; ++slot) {
+      const long k = slot < size / 2 ? static_cast<long>(slot)
+                                     : static_cast<long>(slot) - static_cast<long>(size);
+      const double angle = kernels::kinetic_angle(k, grid.length, options.hbar, options.mass,
+                                                  fraction * options.dt);
+      factor[slot].x = static_cast<Real>(normalisation * std::cos(angle));
+      factor[slot].y = static_cast<Real>(normalisation * std::sin(angle));
+    }
+    DeviceBuffer<Complex<Real>>& table = kinetic_cache[fraction];
+    table = DeviceBuffer<Complex<Real>>(size);
+    table.upload(factor.data(), size);
+    return table.data();
+  }
+
+  // A kick of `kick_fraction` of dt at time t, then a drift of `drift_fraction`: both phases
+  // inside the forward transform (fft_callbacks), or in their own kernels.
+  void kick_and_drift(Complex<Real>* psi, double kick_fraction, double t, double drift_fraction) {
+    if (phases == PhaseApplication::kernels) {
+      apply_kick(psi, kick_fraction, t);
+      apply_drift(psi, drift_fraction);
+      return;
+    }
+    const Complex<Real>* kick = kick_factor(kick_fraction, t);
+    callback_forward->forward(psi, kick, kinetic_factor(drift_fraction));
+    plans.get(grid.size, members).inverse(psi);
+  }
+
   // Σ_k w_k ‖ψ_k‖² (the CPU's Ensemble::trace), from per-member device reductions.
   double trace(const DeviceEnsemble<Real>& ensemble) const {
     const Complex<Real>* psi = ensemble.impl().psi.data();
@@ -142,14 +249,17 @@ struct SplitStepPropagator<Real>::Impl {
 template <class Real>
 SplitStepPropagator<Real>::SplitStepPropagator(const Grid& grid, const Potential& potential,
                                                const PropagatorOptions& options,
-                                               std::size_t members)
-    : impl_(std::make_unique<Impl>(Impl{grid, potential, options, members,
+                                               std::size_t members, PhaseApplication phases)
+    : impl_(std::make_unique<Impl>(Impl{grid, potential, options, members, phases,
                                         splitting_coefficients(options.scheme), {}, {}, {}, {},
-                                        0.0})) {
+                                        {}, {}, 0.0})) {
   check_propagator_options(grid, options, members);
   // The same profile as the CPU reference.
   impl_->absorbing_profile = absorbing_profile(grid, options.absorbing);
   impl_->plans.get(grid.size, members);  // plan now: a shape cuFFT rejects fails here
+  if (phases == PhaseApplication::fft_callbacks) {
+    impl_->callback_forward = std::make_unique<CallbackForwardPlan<Real>>(grid.size, members);
+  }
 }
 
 template <class Real>
@@ -176,8 +286,7 @@ void SplitStepPropagator<Real>::advance(DeviceEnsemble<Real>& ensemble, double t
   for (std::size_t step = 0; step < steps; ++step) {
     double elapsed = 0.0;
     for (std::size_t i = 0; i < drifts.size(); ++i) {
-      s.apply_kick(psi, pending, t + elapsed * s.options.dt);
-      s.apply_drift(psi, drifts[i]);
+      s.kick_and_drift(psi, pending, t + elapsed * s.options.dt, drifts[i]);
       elapsed += drifts[i];
       pending = kicks[i + 1];
     }

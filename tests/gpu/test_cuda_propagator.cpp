@@ -27,9 +27,12 @@ struct SplitStepCase {
 };
 
 template <class Real>
-void check_against_cpu(const SplitStepCase& c, double tolerance) {
+void check_against_cpu(const SplitStepCase& c, double tolerance,
+                       cuda::PhaseApplication phases = cuda::PhaseApplication::kernels) {
   const unsigned int seed = gpu_test::fresh_seed();
-  SCOPED_TRACE(std::string(gpu_test::precision_name<Real>()) + ", N = " + std::to_string(c.points) +
+  const bool callbacks = phases == cuda::PhaseApplication::fft_callbacks;
+  SCOPED_TRACE(std::string(gpu_test::precision_name<Real>()) + (callbacks ? ", fft callbacks" : "") +
+               ", N = " + std::to_string(c.points) +
                ", members = " + std::to_string(c.members) + ", ħ = " + std::to_string(c.hbar) +
                ", " + to_string(c.scheme) + ", U = " + c.potential + ", seed " + std::to_string(seed));
   const Grid grid = make_grid(-6.0, 5.0, c.points);
@@ -44,7 +47,7 @@ void check_against_cpu(const SplitStepCase& c, double tolerance) {
   Ensemble expected = gpu_test::random_ensemble(grid, c.members, seed);
   cuda::DeviceEnsemble<Real> device(expected);
   SplitStepPropagator cpu(grid, potential, options, c.members);
-  cuda::SplitStepPropagator<Real> gpu(grid, potential, options, c.members);
+  cuda::SplitStepPropagator<Real> gpu(grid, potential, options, c.members, phases);
   // Two calls, so the state carried between advances (times, absorbed norm) is covered too.
   cpu.advance(expected, 0.25, c.steps);
   cpu.advance(expected, 0.25 + static_cast<double>(c.steps) * c.dt, 2);
@@ -60,7 +63,8 @@ void check_against_cpu(const SplitStepCase& c, double tolerance) {
         << "absorbed norm";
   }
   ::testing::Test::RecordProperty("relative_l2", std::to_string(result.relative_l2));
-  std::cout << "[ info ] split-step " << gpu_test::precision_name<Real>() << " N=" << c.points
+  std::cout << "[ info ] split-step " << gpu_test::precision_name<Real>()
+            << (callbacks ? " fft-callbacks" : "") << " N=" << c.points
             << " members=" << c.members << " " << to_string(c.scheme) << ": " << result.detail
             << "\n";
 }
@@ -88,6 +92,27 @@ TEST(CudaSplitStep, StrangMatchesCpuInFloat) {
 TEST(CudaSplitStep, Yoshida4TimeDependentAbsorbingMatchesCpuInFloat) {
   PHASESPACE_REQUIRE_DEVICE();
   check_against_cpu<float>(yoshida_case, 1e-4);
+}
+
+// The same with the phases applied inside the forward transform (cuFFT LTO callbacks).
+TEST(CudaSplitStep, FftCallbacksStrangMatchesCpuInDouble) {
+  PHASESPACE_REQUIRE_DEVICE();
+  check_against_cpu<double>(strang_case, 1e-10, cuda::PhaseApplication::fft_callbacks);
+}
+
+TEST(CudaSplitStep, FftCallbacksYoshida4TimeDependentAbsorbingMatchesCpuInDouble) {
+  PHASESPACE_REQUIRE_DEVICE();
+  check_against_cpu<double>(yoshida_case, 1e-10, cuda::PhaseApplication::fft_callbacks);
+}
+
+TEST(CudaSplitStep, FftCallbacksStrangMatchesCpuInFloat) {
+  PHASESPACE_REQUIRE_DEVICE();
+  check_against_cpu<float>(strang_case, 1e-4, cuda::PhaseApplication::fft_callbacks);
+}
+
+TEST(CudaSplitStep, FftCallbacksYoshida4TimeDependentAbsorbingMatchesCpuInFloat) {
+  PHASESPACE_REQUIRE_DEVICE();
+  check_against_cpu<float>(yoshida_case, 1e-4, cuda::PhaseApplication::fft_callbacks);
 }
 
 // At small ħ the phases per step are hundreds to thousands of radians (here p²dt/2mħ reaches

@@ -14,11 +14,18 @@
 
 namespace phasespace::cuda {
 
+// Where the drift applies the kick and kinetic phases: in element-wise kernels around the cuFFT
+// pair (two extra passes over ψ per step), or inside the forward transform as cuFFT LTO
+// load/store callbacks (the pair alone; tables of both phases, computed on the host in double).
+// The callbacks have not yet run on a GPU: opt-in until scripts/gpu-check has verified them.
+enum class PhaseApplication { kernels, fft_callbacks };
+
 template <class Real>
 class SplitStepPropagator {
  public:
   SplitStepPropagator(const Grid& grid, const Potential& potential,
-                      const PropagatorOptions& options, std::size_t members);
+                      const PropagatorOptions& options, std::size_t members,
+                      PhaseApplication phases = PhaseApplication::kernels);
   ~SplitStepPropagator();
   SplitStepPropagator(const SplitStepPropagator&) = delete;
   SplitStepPropagator& operator=(const SplitStepPropagator&) = delete;
