@@ -56,7 +56,7 @@ Ensemble random_ensemble(const Grid& grid, std::size_t members) {
 }
 
 template <class Real>
-Row splitstep_rows(const Options& options, cuda::PhaseApplication phases) {
+Row splitstep_rows(const Options& options, cuda::FftCallbacks callbacks) {
   const bool small = options.size == "small";
   const std::size_t size = std::size_t{1} << log2_option(options, 20, 12);
   const std::size_t members = small ? 2 : 16;
@@ -66,7 +66,7 @@ Row splitstep_rows(const Options& options, cuda::PhaseApplication phases) {
   const Grid grid = make_grid(-10.0, 10.0, size);
   cuda::DeviceEnsemble<Real> ensemble(random_ensemble(grid, members));
   cuda::SplitStepPropagator<Real> propagator(grid, Potential("x^4/4 - x^2/2"),
-                                             {1.0, hbar, dt, Scheme::strang, {}}, members, phases);
+                                             {1.0, hbar, dt, Scheme::strang, {}}, members, callbacks);
   double t = 0.0;
   const cuda::DeviceTiming step_time = cuda::time_events(
       [&] {
@@ -81,7 +81,7 @@ Row splitstep_rows(const Options& options, cuda::PhaseApplication phases) {
   row.backend = "cuda";
   row.precision = options.precision;
   row.shape = std::to_string(size) + " points x " + std::to_string(members) + " members" +
-              (phases == cuda::PhaseApplication::fft_callbacks ? " fft-callbacks" : "");
+              (callbacks == cuda::FftCallbacks::on ? " fft-callbacks" : "");
   row.seconds = step_time.median / static_cast<double>(steps);
   row.spread = step_time.spread;
   row.floor = "cufft forward+inverse pair";
@@ -95,7 +95,7 @@ Row splitstep_rows(const Options& options, cuda::PhaseApplication phases) {
 // The CPU row's shape (benchmarks/cpu_projection.cpp): 2^20 points of one member onto 4096
 // centres × 1024 momenta, σ = 48 dx for fft_length 1024; small: 2^14 points, 256 × 256.
 template <class Real>
-Row projection_rows(const Options& options) {
+Row projection_rows(const Options& options, cuda::FftCallbacks callbacks) {
   const bool small = options.size == "small";
   const std::size_t size = std::size_t{1} << log2_option(options, 20, 14);
   const std::size_t fft_length = small ? 256 : 1024;
@@ -111,7 +111,7 @@ Row projection_rows(const Options& options) {
   ps_options.fft_length = fft_length;
   const PhaseSpaceGrid phase_space = make_phase_space_grid(grid, hbar, window, ps_options);
   cuda::DeviceEnsemble<Real> ensemble(random_ensemble(grid, members));
-  cuda::Projector<Real> projector(grid, window, phase_space);
+  cuda::Projector<Real> projector(grid, window, phase_space, std::size_t{256} << 20, callbacks);
   cuda::DeviceDensity<Real> density(phase_space.cells());
   const cuda::DeviceTiming time =
       cuda::time_events([&] { projector.project(ensemble, density); }, options.repeat);
@@ -123,7 +123,8 @@ Row projection_rows(const Options& options) {
   row.backend = "cuda";
   row.precision = options.precision;
   row.shape = std::to_string(size) + " pts -> " + std::to_string(phase_space.centres) + "x" +
-              std::to_string(phase_space.momenta);
+              std::to_string(phase_space.momenta) +
+              (callbacks == cuda::FftCallbacks::on ? " fft-callbacks" : "");
   row.seconds = time.median;
   row.spread = time.spread;
   row.floor = "cufft batched forward " + std::to_string(phase_space.centres * members) + "x" +
@@ -196,29 +197,32 @@ Row liouville_row(const Options& options, std::size_t side) {
   return row;
 }
 
-}  // namespace
-
+// The stage's row with the kernels, then with cuFFT callbacks (not yet run on a GPU: a failure
+// there is reported and the kernels row still counts).
 template <class Real>
-std::vector<Row> splitstep_rows_both(const Options& options) {
-  std::vector<Row> rows = {splitstep_rows<Real>(options, cuda::PhaseApplication::kernels)};
-  try {  // not yet run on a GPU: a failure is reported, and the kernels row still counts
-    rows.push_back(splitstep_rows<Real>(options, cuda::PhaseApplication::fft_callbacks));
+std::vector<Row> with_and_without_callbacks(const Options& options,
+                                            Row (*rows_of)(const Options&, cuda::FftCallbacks)) {
+  std::vector<Row> rows = {rows_of(options, cuda::FftCallbacks::off)};
+  try {
+    rows.push_back(rows_of(options, cuda::FftCallbacks::on));
   } catch (const std::exception& error) {
-    std::cerr << "phasespace-bench: splitstep with fft callbacks failed: " << error.what() << "\n";
+    std::cerr << "phasespace-bench: the same with fft callbacks failed: " << error.what() << "\n";
   }
   return rows;
 }
 
+}  // namespace
+
 std::vector<Row> splitstep_cuda(const Options& options) {
   require_device();
-  if (options.precision == "float") return splitstep_rows_both<float>(options);
-  return splitstep_rows_both<double>(options);
+  if (options.precision == "float") return with_and_without_callbacks<float>(options, splitstep_rows<float>);
+  return with_and_without_callbacks<double>(options, splitstep_rows<double>);
 }
 
 std::vector<Row> projection_cuda(const Options& options) {
   require_device();
-  if (options.precision == "float") return {projection_rows<float>(options)};
-  return {projection_rows<double>(options)};
+  if (options.precision == "float") return with_and_without_callbacks<float>(options, projection_rows<float>);
+  return with_and_without_callbacks<double>(options, projection_rows<double>);
 }
 
 std::vector<Row> liouville_cuda(const Options& options) {

@@ -3,11 +3,14 @@
 // rest zero); a forward FFT gives A/dx at slot (k_first + j) mod M for momentum j.
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <memory>
 #include <numbers>
 #include <string>
 #include <vector>
 
 #include "device_data.cuh"
+#include "fft_callback_plan.cuh"
 #include "phasespace/cuda/projection.hpp"
 #include "phasespace/kernels/window.hpp"
 
@@ -15,6 +18,7 @@ namespace phasespace::cuda {
 
 using detail::Complex;
 using detail::DeviceBuffer;
+using detail::ProjectionCallbackInfo;
 
 namespace {
 
@@ -163,13 +167,27 @@ struct Projector<Real>::Impl {
   DeviceBuffer<Complex<Real>> rows;       // one chunk of rows
   DeviceBuffer<double> member_scale;      // w_k·dx²/(2πħ) per member
   detail::FftPlanCache<Real> plans;
+  FftCallbacks callbacks = FftCallbacks::off;
+  // FftCallbacks::on: transforms with the gather and the accumulation inside, per row count.
+  using CallbackPlan = detail::FftCallbackPlan<Real, ProjectionCallbackInfo<Complex<Real>, Real>>;
+  std::map<std::size_t, std::unique_ptr<CallbackPlan>> callback_plans;
+
+  CallbackPlan& callback_plan(std::size_t rows) {
+    auto& plan = callback_plans[rows];
+    if (!plan) plan = std::make_unique<CallbackPlan>(phase_space.fft_length, rows, "projection");
+    return *plan;
+  }
+  void project_with_callbacks(const DeviceEnsemble<Real>& ensemble, Real* density,
+                              const std::vector<double>& member_scale_host, std::size_t centre_block);
 };
 
 template <class Real>
 Projector<Real>::Projector(const Grid& grid, const Window& window,
-                           const PhaseSpaceGrid& phase_space, std::size_t memory_budget)
+                           const PhaseSpaceGrid& phase_space, std::size_t memory_budget,
+                           FftCallbacks callbacks)
     : impl_(std::make_unique<Impl>()) {
   Impl& s = *impl_;
+  s.callbacks = callbacks;
   s.grid = grid;
   s.window = window;
   s.phase_space = phase_space;
@@ -199,8 +217,10 @@ Projector<Real>::~Projector() = default;
 
 template <class Real>
 std::size_t Projector<Real>::memory_bytes() const {
+  std::size_t callback_work = 0;
+  for (const auto& entry : impl_->callback_plans) callback_work += entry.second->work_bytes();
   return impl_->table.bytes() + impl_->rows.bytes() + impl_->member_scale.bytes() +
-         impl_->plans.work_bytes();
+         impl_->plans.work_bytes() + callback_work;
 }
 
 template <class Real>
@@ -224,7 +244,11 @@ void Projector<Real>::project(const DeviceEnsemble<Real>& ensemble, DeviceDensit
   // many members as fit, or (a huge row count) fewer centres of one member.
   const std::size_t budget_rows = std::max<std::size_t>(1, s.memory_budget / (length * sizeof(Complex<Real>)));
   const std::size_t centre_block = std::min(ps.centres, budget_rows);
-  const std::size_t member_block = std::max<std::size_t>(1, std::min(members, budget_rows / centre_block));
+  // With callbacks one member per transform: each density cell is then stored by one element.
+  const std::size_t member_block =
+      s.callbacks == FftCallbacks::on
+          ? 1
+          : std::max<std::size_t>(1, std::min(members, budget_rows / centre_block));
   const std::size_t chunk_rows = centre_block * member_block;
   if (s.rows.size() < chunk_rows * length) s.rows = DeviceBuffer<Complex<Real>>(chunk_rows * length);
 
@@ -236,6 +260,10 @@ void Projector<Real>::project(const DeviceEnsemble<Real>& ensemble, DeviceDensit
   if (s.member_scale.size() != members) s.member_scale = DeviceBuffer<double>(members);
   s.member_scale.upload(member_scale.data(), members);
 
+  if (s.callbacks == FftCallbacks::on) {
+    s.project_with_callbacks(ensemble, density.impl().values.data(), member_scale, centre_block);
+    return;
+  }
   const long period = static_cast<long>(length);
   const std::size_t first_slot = static_cast<std::size_t>(((ps.k_first % period) + period) % period);
   const Complex<Real>* psi = ensemble.impl().psi.data();
@@ -256,6 +284,39 @@ void Projector<Real>::project(const DeviceEnsemble<Real>& ensemble, DeviceDensit
               s.rows.data(), out, s.member_scale.data(), length, ps.momenta, first_slot,
               centre_first, centre_count, member_first, member_count, member_first == 0);
       PHASESPACE_CUDA_CHECK_LAUNCH("accumulate_density_kernel");
+    }
+  }
+}
+
+// One forward transform per (member, chunk of centres): the load callback gathers and windows ψ
+// into the transform, the store callback adds the member's scale·|A|² into ρ. The row buffer is
+// only cuFFT's in-place data area.
+template <class Real>
+void Projector<Real>::Impl::project_with_callbacks(const DeviceEnsemble<Real>& ensemble,
+                                                   Real* density,
+                                                   const std::vector<double>& member_scale_host,
+                                                   std::size_t centre_block) {
+  const PhaseSpaceGrid& ps = phase_space;
+  const std::size_t length = ps.fft_length;
+  const long period = static_cast<long>(length);
+  const Complex<Real>* psi = ensemble.impl().psi.data();
+  ProjectionCallbackInfo<Complex<Real>, Real> info{};
+  info.table = table.data();
+  info.density = density;
+  info.size = grid.size;
+  info.length = length;
+  info.half = half;
+  info.centre_stride = ps.centre_stride;
+  info.first_slot = static_cast<unsigned long long>(((ps.k_first % period) + period) % period);
+  info.momenta = ps.momenta;
+  for (std::size_t member = 0; member < ensemble.members(); ++member) {
+    info.psi = psi + member * grid.size;
+    info.scale = static_cast<Real>(member_scale_host[member]);
+    info.overwrite = member == 0 ? 1 : 0;
+    for (std::size_t centre_first = 0; centre_first < ps.centres; centre_first += centre_block) {
+      const std::size_t centre_count = std::min(centre_block, ps.centres - centre_first);
+      info.centre_first = centre_first;
+      callback_plan(centre_count).forward(rows.data(), info);
     }
   }
 }

@@ -6,13 +6,10 @@
 #include <string>
 #include <vector>
 
-#include <cufftXt.h>
-
 #include "device_data.cuh"
+#include "fft_callback_plan.cuh"
 #include "phasespace/cuda/propagator.hpp"
 #include "phasespace/kernels/phase.hpp"
-#include "split_step_callbacks.cuh"
-#include "split_step_callbacks_fatbin.h"  // generated: the callbacks as LTO-IR (cuda/CMakeLists.txt)
 
 namespace phasespace::cuda {
 
@@ -76,70 +73,6 @@ __global__ void potential_kick_kernel(Complex<Real>* psi, const Complex<Real>* f
   }
 }
 
-// The callbacks' names in split_step_callbacks_fatbin and their cuFFT types, per precision.
-template <class Real>
-struct CallbackNames;
-template <>
-struct CallbackNames<double> {
-  static constexpr const char* load = "phasespace_split_step_load_double";
-  static constexpr const char* store = "phasespace_split_step_store_double";
-  static constexpr cufftXtCallbackType load_type = CUFFT_CB_LD_COMPLEX_DOUBLE;
-  static constexpr cufftXtCallbackType store_type = CUFFT_CB_ST_COMPLEX_DOUBLE;
-};
-template <>
-struct CallbackNames<float> {
-  static constexpr const char* load = "phasespace_split_step_load_float";
-  static constexpr const char* store = "phasespace_split_step_store_float";
-  static constexpr cufftXtCallbackType load_type = CUFFT_CB_LD_COMPLEX;
-  static constexpr cufftXtCallbackType store_type = CUFFT_CB_ST_COMPLEX;
-};
-
-// The forward transform of the drift with the kick applied as each element is loaded and the
-// kinetic phase as it is stored (cuda/callbacks/split_step_callbacks.cu). The callbacks read
-// their tables through a device copy of SplitStepCallbackInfo, refilled before each transform.
-template <class Real>
-class CallbackForwardPlan {
- public:
-  CallbackForwardPlan(std::size_t length, std::size_t batch) : info_(1), length_(length) {
-    PHASESPACE_CUFFT_CHECK(cufftCreate(&handle_));
-    try {
-      void* info = info_.data();
-      PHASESPACE_CUFFT_CHECK(cufftXtSetJITCallback(
-          handle_, CallbackNames<Real>::load, split_step_callbacks_fatbin,
-          sizeof(split_step_callbacks_fatbin), CallbackNames<Real>::load_type, &info));
-      PHASESPACE_CUFFT_CHECK(cufftXtSetJITCallback(
-          handle_, CallbackNames<Real>::store, split_step_callbacks_fatbin,
-          sizeof(split_step_callbacks_fatbin), CallbackNames<Real>::store_type, &info));
-      long long n = static_cast<long long>(length);
-      const cufftType type = sizeof(Real) == sizeof(double) ? CUFFT_Z2Z : CUFFT_C2C;
-      std::size_t work_bytes = 0;
-      PHASESPACE_CUFFT_CHECK(cufftMakePlanMany64(handle_, 1, &n, nullptr, 1, n, nullptr, 1, n, type,
-                                                 static_cast<long long>(batch), &work_bytes));
-    } catch (...) {
-      cufftDestroy(handle_);
-      throw;
-    }
-  }
-  ~CallbackForwardPlan() { cufftDestroy(handle_); }
-  CallbackForwardPlan(const CallbackForwardPlan&) = delete;
-  CallbackForwardPlan& operator=(const CallbackForwardPlan&) = delete;
-
-  void forward(Complex<Real>* psi, const Complex<Real>* kick, const Complex<Real>* kinetic) {
-    const SplitStepCallbackInfo<Complex<Real>> info{kick, kinetic, length_};
-    info_.upload(&info, 1);  // on the default stream: after the previous transform
-    if constexpr (sizeof(Real) == sizeof(double)) {
-      PHASESPACE_CUFFT_CHECK(cufftExecZ2Z(handle_, psi, psi, CUFFT_FORWARD));
-    } else {
-      PHASESPACE_CUFFT_CHECK(cufftExecC2C(handle_, psi, psi, CUFFT_FORWARD));
-    }
-  }
-
- private:
-  cufftHandle handle_ = 0;
-  DeviceBuffer<SplitStepCallbackInfo<Complex<Real>>> info_;
-  unsigned long long length_;
-};
-
 }  // namespace
 
 template <class Real>
@@ -148,11 +81,13 @@ struct SplitStepPropagator<Real>::Impl {
   Potential potential;
   PropagatorOptions options;
   std::size_t members;
-  PhaseApplication phases;
+  FftCallbacks callbacks;
   SplittingCoefficients coefficients;
   std::vector<double> absorbing_profile;  // empty without an absorbing layer
   detail::FftPlanCache<Real> plans;
-  std::unique_ptr<CallbackForwardPlan<Real>> callback_forward;  // PhaseApplication::fft_callbacks
+  // FftCallbacks::on: the forward transform that applies the kick and kinetic phases.
+  using CallbackPlan = detail::FftCallbackPlan<Real, SplitStepCallbackInfo<Complex<Real>>>;
+  std::unique_ptr<CallbackPlan> callback_forward;
   std::map<double, DeviceBuffer<Complex<Real>>> kinetic_cache;  // its kinetic tables per fraction
   std::map<double, DeviceBuffer<Complex<Real>>> kick_cache;  // time-independent potentials
   DeviceBuffer<Complex<Real>> time_dependent_kick;
@@ -222,15 +157,15 @@ struct SplitStepPropagator<Real>::Impl {
   }
 
   // A kick of `kick_fraction` of dt at time t, then a drift of `drift_fraction`: both phases
-  // inside the forward transform (fft_callbacks), or in their own kernels.
+  // inside the forward transform (FftCallbacks::on), or in their own kernels.
   void kick_and_drift(Complex<Real>* psi, double kick_fraction, double t, double drift_fraction) {
-    if (phases == PhaseApplication::kernels) {
+    if (callbacks == FftCallbacks::off) {
       apply_kick(psi, kick_fraction, t);
       apply_drift(psi, drift_fraction);
       return;
     }
     const Complex<Real>* kick = kick_factor(kick_fraction, t);
-    callback_forward->forward(psi, kick, kinetic_factor(drift_fraction));
+    callback_forward->forward(psi, {kick, kinetic_factor(drift_fraction), grid.size});
     plans.get(grid.size, members).inverse(psi);
   }
 
@@ -249,16 +184,16 @@ struct SplitStepPropagator<Real>::Impl {
 template <class Real>
 SplitStepPropagator<Real>::SplitStepPropagator(const Grid& grid, const Potential& potential,
                                                const PropagatorOptions& options,
-                                               std::size_t members, PhaseApplication phases)
-    : impl_(std::make_unique<Impl>(Impl{grid, potential, options, members, phases,
+                                               std::size_t members, FftCallbacks callbacks)
+    : impl_(std::make_unique<Impl>(Impl{grid, potential, options, members, callbacks,
                                         splitting_coefficients(options.scheme), {}, {}, {}, {},
                                         {}, {}, 0.0})) {
   check_propagator_options(grid, options, members);
   // The same profile as the CPU reference.
   impl_->absorbing_profile = absorbing_profile(grid, options.absorbing);
   impl_->plans.get(grid.size, members);  // plan now: a shape cuFFT rejects fails here
-  if (phases == PhaseApplication::fft_callbacks) {
-    impl_->callback_forward = std::make_unique<CallbackForwardPlan<Real>>(grid.size, members);
+  if (callbacks == FftCallbacks::on) {
+    impl_->callback_forward = std::make_unique<typename Impl::CallbackPlan>(grid.size, members, "split_step");
   }
 }
 

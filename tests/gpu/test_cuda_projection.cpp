@@ -26,11 +26,14 @@ struct ProjectionCase {
 };
 
 template <class Real>
-void check_against_cpu(const ProjectionCase& c, double tolerance) {
+void check_against_cpu(const ProjectionCase& c, double tolerance,
+                       cuda::FftCallbacks callbacks = cuda::FftCallbacks::off) {
   const unsigned int seed = gpu_test::fresh_seed();
+  const bool with_callbacks = callbacks == cuda::FftCallbacks::on;
   const Grid grid = make_grid(-5.0, 6.0, c.points);
   const PhaseSpaceGrid phase_space = make_phase_space_grid(grid, c.hbar, c.window, c.options);
-  SCOPED_TRACE(std::string(gpu_test::precision_name<Real>()) + ", " + to_string(c.window.shape) +
+  SCOPED_TRACE(std::string(gpu_test::precision_name<Real>()) + (with_callbacks ? ", fft callbacks" : "") +
+               ", " + to_string(c.window.shape) +
                " window, N = " + std::to_string(c.points) + ", members = " +
                std::to_string(c.members) + ", centres = " + std::to_string(phase_space.centres) +
                ", fft_length = " + std::to_string(phase_space.fft_length) + ", momenta = " +
@@ -44,7 +47,7 @@ void check_against_cpu(const ProjectionCase& c, double tolerance) {
   cpu.project(ensemble, expected);
 
   cuda::DeviceEnsemble<Real> device(ensemble);
-  cuda::Projector<Real> gpu(grid, c.window, phase_space, c.device_budget);
+  cuda::Projector<Real> gpu(grid, c.window, phase_space, c.device_budget, callbacks);
   cuda::DeviceDensity<Real> density(phase_space.cells());  // poisoned: unwritten cells are NaN
   gpu.project(device, density);
   const auto first = compare(density.download(), expected);
@@ -55,7 +58,8 @@ void check_against_cpu(const ProjectionCase& c, double tolerance) {
   gpu.project(device, density);
   const auto second = compare(density.download(), expected);
   EXPECT_LT(second.relative_l2, tolerance) << "second projection: " << second.detail;
-  std::cout << "[ info ] projection " << gpu_test::precision_name<Real>() << " "
+  std::cout << "[ info ] projection " << gpu_test::precision_name<Real>()
+            << (with_callbacks ? " fft-callbacks " : " ")
             << to_string(c.window.shape) << " chunk budget " << c.device_budget << ": "
             << first.detail << "\n";
 }
@@ -128,6 +132,30 @@ TEST(CudaProjection, LongRowsAndWindowsWiderThanTheGridMatchCpu) {
                                        std::size_t{256} << 20};
   check_against_cpu<double>(wider_than_grid, 1e-10);
   check_against_cpu<float>(wider_than_grid, 1e-4);
+}
+
+// The same cases with the gather + window and the accumulation inside the transform (cuFFT LTO
+// callbacks, one member per transform).
+TEST(CudaProjection, FftCallbacksMatchCpu) {
+  PHASESPACE_REQUIRE_DEVICE();
+  const auto on = cuda::FftCallbacks::on;
+  check_against_cpu<double>(gaussian_case(), 1e-10, on);
+  check_against_cpu<float>(gaussian_case(), 1e-4, on);
+  ProjectionCase chunked = box_case_chunked();
+  chunked.device_budget = 7 * 300 * sizeof(double) * 2;
+  check_against_cpu<double>(chunked, 1e-10, on);
+  PhaseSpaceOptions wide;
+  wide.centre_stride = 8;
+  const ProjectionCase wider_than_grid{200, 2, 0.03, Window{WindowShape::gaussian, 1.5}, wide,
+                                       std::size_t{256} << 20};
+  check_against_cpu<double>(wider_than_grid, 1e-10, on);
+  PhaseSpaceOptions long_rows;
+  long_rows.centre_stride = 5;
+  long_rows.fft_length = 1100;
+  long_rows.p_cut = 3.0;
+  const ProjectionCase cut{1500, 2, 0.03, Window{WindowShape::gaussian, 0.4}, long_rows,
+                           std::size_t{256} << 20};
+  check_against_cpu<float>(cut, 1e-4, on);
 }
 
 TEST(CudaProjection, WrongDensitySizeIsAnInputError) {

@@ -28,10 +28,10 @@ struct SplitStepCase {
 
 template <class Real>
 void check_against_cpu(const SplitStepCase& c, double tolerance,
-                       cuda::PhaseApplication phases = cuda::PhaseApplication::kernels) {
+                       cuda::FftCallbacks callbacks = cuda::FftCallbacks::off) {
   const unsigned int seed = gpu_test::fresh_seed();
-  const bool callbacks = phases == cuda::PhaseApplication::fft_callbacks;
-  SCOPED_TRACE(std::string(gpu_test::precision_name<Real>()) + (callbacks ? ", fft callbacks" : "") +
+  const bool with_callbacks = callbacks == cuda::FftCallbacks::on;
+  SCOPED_TRACE(std::string(gpu_test::precision_name<Real>()) + (with_callbacks ? ", fft callbacks" : "") +
                ", N = " + std::to_string(c.points) +
                ", members = " + std::to_string(c.members) + ", ħ = " + std::to_string(c.hbar) +
                ", " + to_string(c.scheme) + ", U = " + c.potential + ", seed " + std::to_string(seed));
@@ -47,7 +47,7 @@ void check_against_cpu(const SplitStepCase& c, double tolerance,
   Ensemble expected = gpu_test::random_ensemble(grid, c.members, seed);
   cuda::DeviceEnsemble<Real> device(expected);
   SplitStepPropagator cpu(grid, potential, options, c.members);
-  cuda::SplitStepPropagator<Real> gpu(grid, potential, options, c.members, phases);
+  cuda::SplitStepPropagator<Real> gpu(grid, potential, options, c.members, callbacks);
   // Two calls, so the state carried between advances (times, absorbed norm) is covered too.
   cpu.advance(expected, 0.25, c.steps);
   cpu.advance(expected, 0.25 + static_cast<double>(c.steps) * c.dt, 2);
@@ -64,7 +64,7 @@ void check_against_cpu(const SplitStepCase& c, double tolerance,
   }
   ::testing::Test::RecordProperty("relative_l2", std::to_string(result.relative_l2));
   std::cout << "[ info ] split-step " << gpu_test::precision_name<Real>()
-            << (callbacks ? " fft-callbacks" : "") << " N=" << c.points
+            << (with_callbacks ? " fft-callbacks" : "") << " N=" << c.points
             << " members=" << c.members << " " << to_string(c.scheme) << ": " << result.detail
             << "\n";
 }
@@ -97,22 +97,22 @@ TEST(CudaSplitStep, Yoshida4TimeDependentAbsorbingMatchesCpuInFloat) {
 // The same with the phases applied inside the forward transform (cuFFT LTO callbacks).
 TEST(CudaSplitStep, FftCallbacksStrangMatchesCpuInDouble) {
   PHASESPACE_REQUIRE_DEVICE();
-  check_against_cpu<double>(strang_case, 1e-10, cuda::PhaseApplication::fft_callbacks);
+  check_against_cpu<double>(strang_case, 1e-10, cuda::FftCallbacks::on);
 }
 
 TEST(CudaSplitStep, FftCallbacksYoshida4TimeDependentAbsorbingMatchesCpuInDouble) {
   PHASESPACE_REQUIRE_DEVICE();
-  check_against_cpu<double>(yoshida_case, 1e-10, cuda::PhaseApplication::fft_callbacks);
+  check_against_cpu<double>(yoshida_case, 1e-10, cuda::FftCallbacks::on);
 }
 
 TEST(CudaSplitStep, FftCallbacksStrangMatchesCpuInFloat) {
   PHASESPACE_REQUIRE_DEVICE();
-  check_against_cpu<float>(strang_case, 1e-4, cuda::PhaseApplication::fft_callbacks);
+  check_against_cpu<float>(strang_case, 1e-4, cuda::FftCallbacks::on);
 }
 
 TEST(CudaSplitStep, FftCallbacksYoshida4TimeDependentAbsorbingMatchesCpuInFloat) {
   PHASESPACE_REQUIRE_DEVICE();
-  check_against_cpu<float>(yoshida_case, 1e-4, cuda::PhaseApplication::fft_callbacks);
+  check_against_cpu<float>(yoshida_case, 1e-4, cuda::FftCallbacks::on);
 }
 
 // At small ħ the phases per step are hundreds to thousands of radians (here p²dt/2mħ reaches

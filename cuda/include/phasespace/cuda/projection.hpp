@@ -1,11 +1,14 @@
 #pragma once
 // Windowed projection on the device, the twin of phasespace::Projector:
 // gather + window (gather_window_kernel) → batched cuFFT of fft_length over (members × centres)
-// rows, chunked to a memory budget → Σ_k w_k |A_k|²/(2πħ) into the device density.
+// rows, chunked to a memory budget → Σ_k w_k |A_k|²/(2πħ) into the device density. With
+// FftCallbacks::on the gather + window and the |A|² accumulation run inside the transform, one
+// member at a time: no row is written before the transform or read after it.
 #include <cstddef>
 #include <memory>
 
 #include "phasespace/cuda/device_data.hpp"
+#include "phasespace/cuda/fft_callbacks.hpp"
 #include "phasespace/grid.hpp"
 #include "phasespace/projection.hpp"
 
@@ -16,7 +19,8 @@ class Projector {
  public:
   // memory_budget bounds the row buffer of one chunk (cuFFT's work area comes on top).
   Projector(const Grid& grid, const Window& window, const PhaseSpaceGrid& phase_space,
-            std::size_t memory_budget = std::size_t{256} << 20);
+            std::size_t memory_budget = std::size_t{256} << 20,
+            FftCallbacks callbacks = FftCallbacks::off);
   ~Projector();
   Projector(const Projector&) = delete;
   Projector& operator=(const Projector&) = delete;

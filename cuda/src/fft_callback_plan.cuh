@@ -1,0 +1,79 @@
+#pragma once
+// Internal to the CUDA backend: a batched, contiguous, in-place forward cuFFT plan with a load
+// and a store callback from cuda/callbacks/fft_callbacks.cu (linked in at plan time from the
+// embedded LTO-IR), and the device copy of the callbacks' Info, refilled before each transform.
+#include <cufftXt.h>
+
+#include <cstddef>
+
+#include "device_support.cuh"
+#include "fft_callbacks.cuh"
+#include "fft_callbacks_fatbin.h"  // generated: the callbacks as LTO-IR (cuda/CMakeLists.txt)
+
+namespace phasespace::cuda::detail {
+
+// The callbacks' names carry the precision; cuFFT's callback types too.
+template <class Real>
+struct FftCallbackTypes;
+template <>
+struct FftCallbackTypes<double> {
+  static constexpr const char* suffix = "_double";
+  static constexpr cufftXtCallbackType load = CUFFT_CB_LD_COMPLEX_DOUBLE;
+  static constexpr cufftXtCallbackType store = CUFFT_CB_ST_COMPLEX_DOUBLE;
+};
+template <>
+struct FftCallbackTypes<float> {
+  static constexpr const char* suffix = "_float";
+  static constexpr cufftXtCallbackType load = CUFFT_CB_LD_COMPLEX;
+  static constexpr cufftXtCallbackType store = CUFFT_CB_ST_COMPLEX;
+};
+
+template <class Real, class Info>
+class FftCallbackPlan {
+ public:
+  // `batch` forward transforms of `length` points; `name` picks the callbacks
+  // phasespace_<name>_load_<precision> and phasespace_<name>_store_<precision>.
+  FftCallbackPlan(std::size_t length, std::size_t batch, const std::string& name) : info_(1) {
+    PHASESPACE_CUFFT_CHECK(cufftCreate(&handle_));
+    try {
+      void* info = info_.data();
+      const std::string prefix = "phasespace_" + name;
+      const std::string load = prefix + "_load" + FftCallbackTypes<Real>::suffix;
+      const std::string store = prefix + "_store" + FftCallbackTypes<Real>::suffix;
+      PHASESPACE_CUFFT_CHECK(cufftXtSetJITCallback(handle_, load.c_str(), fft_callbacks_fatbin,
+                                                   sizeof(fft_callbacks_fatbin),
+                                                   FftCallbackTypes<Real>::load, &info));
+      PHASESPACE_CUFFT_CHECK(cufftXtSetJITCallback(handle_, store.c_str(), fft_callbacks_fatbin,
+                                                   sizeof(fft_callbacks_fatbin),
+                                                   FftCallbackTypes<Real>::store, &info));
+      long long n = static_cast<long long>(length);
+      const cufftType type = sizeof(Real) == sizeof(double) ? CUFFT_Z2Z : CUFFT_C2C;
+      PHASESPACE_CUFFT_CHECK(cufftMakePlanMany64(handle_, 1, &n, nullptr, 1, n, nullptr, 1, n, type,
+                                                 static_cast<long long>(batch), &work_bytes_));
+    } catch (...) {
+      cufftDestroy(handle_);
+      throw;
+    }
+  }
+  ~FftCallbackPlan() { cufftDestroy(handle_); }
+  FftCallbackPlan(const FftCallbackPlan&) = delete;
+  FftCallbackPlan& operator=(const FftCallbackPlan&) = delete;
+
+  // The forward transform of `data` (in place) with the callbacks reading `info`.
+  void forward(Complex<Real>* data, const Info& info) {
+    info_.upload(&info, 1);  // a copy on the default stream: after the previous transform
+    if constexpr (sizeof(Real) == sizeof(double)) {
+      PHASESPACE_CUFFT_CHECK(cufftExecZ2Z(handle_, data, data, CUFFT_FORWARD));
+    } else {
+      PHASESPACE_CUFFT_CHECK(cufftExecC2C(handle_, data, data, CUFFT_FORWARD));
+    }
+  }
+  std::size_t work_bytes() const { return work_bytes_; }
+
+ private:
+  cufftHandle handle_ = 0;
+  DeviceBuffer<Info> info_;
+  std::size_t work_bytes_ = 0;
+};
+
+}  // namespace phasespace::cuda::detail
