@@ -1,7 +1,7 @@
 #pragma once
 // Internal to the CUDA backend: a batched, contiguous, in-place forward cuFFT plan with a load
 // and a store callback from cuda/callbacks/fft_callbacks.cu (linked in at plan time from the
-// embedded LTO-IR), and the device copy of the callbacks' Info, refilled before each transform.
+// embedded LTO-IR), and the device copy of the callbacks' Info, rewritten before each transform.
 #include <cufftXt.h>
 
 #include <cstddef>
@@ -27,6 +27,13 @@ struct FftCallbackTypes<float> {
   static constexpr cufftXtCallbackType load = CUFFT_CB_LD_COMPLEX;
   static constexpr cufftXtCallbackType store = CUFFT_CB_ST_COMPLEX;
 };
+
+// Writes the callbacks' Info on the device in stream order: a kernel argument travels with the
+// launch, so unlike a cudaMemcpy from host memory it does not make the host wait for the GPU.
+template <class Info>
+__global__ void set_callback_info_kernel(Info* destination, Info value) {
+  *destination = value;
+}
 
 template <class Real, class Info>
 class FftCallbackPlan {
@@ -61,7 +68,8 @@ class FftCallbackPlan {
 
   // The forward transform of `data` (in place) with the callbacks reading `info`.
   void forward(Complex<Real>* data, const Info& info) {
-    info_.upload(&info, 1);  // a copy on the default stream: after the previous transform
+    set_callback_info_kernel<Info><<<1, 1>>>(info_.data(), info);  // after the previous transform
+    PHASESPACE_CUDA_CHECK_LAUNCH("set_callback_info_kernel");
     if constexpr (sizeof(Real) == sizeof(double)) {
       PHASESPACE_CUFFT_CHECK(cufftExecZ2Z(handle_, data, data, CUFFT_FORWARD));
     } else {
