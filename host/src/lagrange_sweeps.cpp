@@ -21,7 +21,12 @@ constexpr std::size_t parallel_cells = std::size_t{1} << 15;
 // as many as the X stencils reach; beyond this many rows an XP pass and an X pass are used.
 constexpr long largest_xpx_reach = 256;
 
+// index mod length in [0, length). Window rows are at most a few lengths away: compare first,
+// since a division for each row of each window costs more than the stencil on small grids.
 long wrap(long index, long length) {
+  if (index >= 0 && index < length) return index;
+  if (index < 0 && index >= -length) return index + length;
+  if (index >= length && index < 2 * length) return index - length;
   const long r = index % length;
   return r < 0 ? r + length : r;
 }
