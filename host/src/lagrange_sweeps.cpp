@@ -94,8 +94,7 @@ double LagrangeSweeps::record_p(std::span<double> f, std::span<const double> for
   } else if (pending_ != Pending::none && pending_ != Pending::x) {
     lost = settle(f);
   }
-  p_force_.assign(force.begin(), force.end());
-  p_cells_per_force_ = cells_per_force;
+  p_sweep_ = &p_stencils(force, cells_per_force);
   pending_ = pending_ == Pending::x ? Pending::xp : Pending::p;
   return lost;
 }
@@ -120,6 +119,33 @@ double LagrangeSweeps::settle(std::span<double> f) {
   pending_ = Pending::none;
   copy_back(f);
   return lost;
+}
+
+const LagrangeSweeps::PStencils& LagrangeSweeps::p_stencils(std::span<const double> force,
+                                                             double cells_per_force) {
+  constexpr std::size_t kept = 4;  // yoshida4 has three P fractions
+  for (std::size_t i = 0; i < p_cache_.size(); ++i) {
+    const PStencils& cached = *p_cache_[i];
+    if (cached.cells_per_force == cells_per_force &&
+        std::equal(force.begin(), force.end(), cached.force.begin(), cached.force.end())) {
+      std::rotate(p_cache_.begin(), p_cache_.begin() + static_cast<long>(i),
+                  p_cache_.begin() + static_cast<long>(i) + 1);
+      return *p_cache_.front();
+    }
+  }
+  auto made = std::make_unique<PStencils>();
+  made->cells_per_force = cells_per_force;
+  made->force.assign(force.begin(), force.end());
+  made->start.resize(centres_);
+  made->weights.resize(centres_ * static_cast<std::size_t>(points_));
+  for (std::size_t c = 0; c < centres_; ++c) {
+    const auto split = kernels::split_shift(force[c] * cells_per_force);
+    made->start[c] = split.offset + kernels::stencil_first(points_);
+    kernels::lagrange_weights(points_, split.fraction, made->weights.data() + c * static_cast<std::size_t>(points_));
+  }
+  if (p_cache_.size() == kept) p_cache_.pop_back();
+  p_cache_.insert(p_cache_.begin(), std::move(made));
+  return *p_cache_.front();
 }
 
 void LagrangeSweeps::record_x_stencil(XStencil& stencil, double cells_per_momentum) const {
@@ -196,18 +222,18 @@ void LagrangeSweeps::x_block(const RowOf& row_of, long first_row, std::size_t co
 double LagrangeSweeps::p_shift_row(std::size_t c, double* row, double* out_row, bool stream,
                                    Thread& thread) const {
   const double before = zero_outside_ ? row_sum(row, momenta_) : 0.0;
-  const double shift = p_force_[c] * p_cells_per_force_;
-  const auto split = kernels::split_shift(shift);
-  const long start = split.offset + kernels::stencil_first(points_);
+  const long start = p_sweep_->start[c];
+  const long reach_below = std::max(-start, 0L);                 // values read left of the row
+  const long reach_above = std::max(start + points_ - 1, 0L);    // and right of it
   const long halo = static_cast<long>(row_halo);
-  if (start >= -halo && start + points_ - 1 <= halo) {
-    fill_row_halo(row, momenta_, zero_outside_);
-    double weights[kernels::max_lagrange_points];
-    kernels::lagrange_weights(points_, split.fraction, weights);
+  if (reach_below <= halo && reach_above <= halo) {
+    fill_row_halo(row, momenta_, static_cast<std::size_t>(reach_below),
+                  static_cast<std::size_t>(reach_above), zero_outside_);
+    const double* weights = p_sweep_->weights.data() + c * static_cast<std::size_t>(points_);
     const double after = stencil_row(points_, stream, row + start, weights, out_row, momenta_);
     return zero_outside_ ? before - after : 0.0;
   }
-  p_shifter_.shift(row, row, shift, thread.p_scratch);
+  p_shifter_.shift(row, row, p_sweep_->force[c] * p_sweep_->cells_per_force, thread.p_scratch);
   if (stream) {
     stream_row(row, out_row, momenta_);
   } else {

@@ -14,6 +14,7 @@
 //   its chunk's ends that a neighbour (or the periodic wrap) reads after they are overwritten.
 // A lone Strang step is then one pass over f, n fused steps n passes.
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -102,8 +103,18 @@ class LagrangeSweeps {
   Pending pending_ = Pending::none;
   XStencil first_x_;  // the recorded X sweeps (first and, for xpx, last)
   XStencil last_x_;
-  std::vector<double> p_force_;  // the recorded P sweep
-  double p_cells_per_force_ = 0.0;
+  // A P sweep's stencils: row c is shifted by force[c]·cells_per_force cells, reading from
+  // start[c] with points weights from weights[c·points]. The last few are kept, since the
+  // splitting repeats the same sweeps when U does not depend on t.
+  struct PStencils {
+    double cells_per_force = 0.0;
+    std::vector<double> force;
+    std::vector<long> start;
+    std::vector<double> weights;
+  };
+  const PStencils& p_stencils(std::span<const double> force, double cells_per_force);
+  std::vector<std::unique_ptr<PStencils>> p_cache_;  // most recently used first
+  const PStencils* p_sweep_ = nullptr;                // the recorded P sweep
 
   std::vector<double> saved_rows_;  // XPX in place: the rows around each chunk's start
 };

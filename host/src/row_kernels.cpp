@@ -218,23 +218,21 @@ double stencil_row(int points, bool stream, const double* source, const double* 
 
 // Fills row[-row_halo, 0) and row[length, length + row_halo): the periodic continuation of
 // the row, or zeros.
-void fill_row_halo(double* row, std::size_t length, bool zero_outside) {
+void fill_row_halo(double* row, std::size_t length, std::size_t below, std::size_t above,
+                   bool zero_outside) {
   if (zero_outside) {
-    std::fill(row - row_halo, row, 0.0);
-    std::fill(row + length, row + length + row_halo, 0.0);
+    std::fill(row - below, row, 0.0);
+    std::fill(row + length, row + length + above, 0.0);
     return;
   }
-  if (length >= row_halo) {
-    std::memcpy(row - row_halo, row + length - row_halo, row_halo * sizeof(double));
-    std::memcpy(row + length, row, row_halo * sizeof(double));
+  if (length >= std::max(below, above)) {
+    std::memcpy(row - below, row + length - below, below * sizeof(double));
+    std::memcpy(row + length, row, above * sizeof(double));
     return;
   }
   const long n = static_cast<long>(length);  // a row shorter than its halo wraps several times
-  const long halo = static_cast<long>(row_halo);
-  for (long q = 1; q <= halo; ++q) {
-    row[-q] = row[n - 1 - (q - 1) % n];
-    row[n - 1 + q] = row[(q - 1) % n];
-  }
+  for (long q = 1; q <= static_cast<long>(below); ++q) row[-q] = row[n - 1 - (q - 1) % n];
+  for (long q = 1; q <= static_cast<long>(above); ++q) row[n - 1 + q] = row[(q - 1) % n];
 }
 
 // Orders this thread's non-temporal stores before whatever follows (the end of the parallel

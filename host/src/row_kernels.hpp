@@ -36,9 +36,10 @@ void stream_row(const double* from, double* to, std::size_t length);
 // Orders this thread's non-temporal stores before whatever follows.
 void fence_streamed_rows();
 
-// Fills row[-row_halo, 0) and row[length, length + row_halo): the periodic continuation of
-// the row, or zeros.
-void fill_row_halo(double* row, std::size_t length, bool zero_outside);
+// Fills row[-below, 0) and row[length, length + above) (each at most row_halo): the periodic
+// continuation of the row, or zeros.
+void fill_row_halo(double* row, std::size_t length, std::size_t below, std::size_t above,
+                   bool zero_outside);
 
 // The second array of the Lagrange sweeps, its contents undefined until written: 2 MiB
 // aligned with transparent huge pages requested, since an X sweep reads a dozen rows, each
