@@ -73,13 +73,13 @@ LagrangeSweeps::LagrangeSweeps(const PhaseSpaceGrid& grid, int points, bool zero
 
 double LagrangeSweeps::record_x(std::span<double> f, double cells_per_momentum) {
   if (pending_ == Pending::xp) {
-    record_x_stencil(last_x_, cells_per_momentum);
+    last_x_ = &x_stencil(cells_per_momentum);
     pending_ = Pending::xpx;
     return 0.0;
   }
   // X after X, after a lone P or after X P X: not what the splitting produces, but correct.
   const double lost = pending_ == Pending::none ? 0.0 : settle(f);
-  record_x_stencil(first_x_, cells_per_momentum);
+  first_x_ = &x_stencil(cells_per_momentum);
   pending_ = Pending::x;
   return lost;
 }
@@ -148,7 +148,25 @@ const LagrangeSweeps::PStencils& LagrangeSweeps::p_stencils(std::span<const doub
   return *p_cache_.front();
 }
 
-void LagrangeSweeps::record_x_stencil(XStencil& stencil, double cells_per_momentum) const {
+const XStencil& LagrangeSweeps::x_stencil(double cells_per_momentum) {
+  // The recorded sweeps point at the two most recent entries, never evicted.
+  constexpr std::size_t kept = 8;  // yoshida4: four X fractions, fused or not
+  for (std::size_t i = 0; i < x_cache_.size(); ++i) {
+    if (x_cache_[i]->cells_per_momentum == cells_per_momentum) {
+      std::rotate(x_cache_.begin(), x_cache_.begin() + static_cast<long>(i),
+                  x_cache_.begin() + static_cast<long>(i) + 1);
+      return *x_cache_.front();
+    }
+  }
+  auto made = std::make_unique<XStencil>();
+  make_x_stencil(*made, cells_per_momentum);
+  if (x_cache_.size() == kept) x_cache_.pop_back();
+  x_cache_.insert(x_cache_.begin(), std::move(made));
+  return *x_cache_.front();
+}
+
+void LagrangeSweeps::make_x_stencil(XStencil& stencil, double cells_per_momentum) const {
+  stencil.cells_per_momentum = cells_per_momentum;
   const int taps = points_ + 1;
   const auto points = static_cast<std::size_t>(points_);
   stencil.weights.assign(static_cast<std::size_t>(taps) * padded_momenta_, 0.0);
@@ -259,10 +277,10 @@ double LagrangeSweeps::x_pass(std::span<double> f) {
       const std::size_t first_row = b * block_rows;
       const std::size_t count = std::min(block_rows, centres_ - first_row);
       if (direct) {
-        x_block(input_row, static_cast<long>(first_row), count, first_x_, out + first_row * momenta_, momenta_, true);
+        x_block(input_row, static_cast<long>(first_row), count, *first_x_, out + first_row * momenta_, momenta_, true);
         continue;
       }
-      x_block(input_row, static_cast<long>(first_row), count, first_x_, block, block_stride_, false);
+      x_block(input_row, static_cast<long>(first_row), count, *first_x_, block, block_stride_, false);
       for (std::size_t r = 0; r < count; ++r) stream_row(block + r * block_stride_, out + (first_row + r) * momenta_, momenta_);
     }
     fence_streamed_rows();
@@ -304,7 +322,7 @@ double LagrangeSweeps::xp_pass(std::span<double> f) {
     for (std::size_t b = 0; b < blocks; ++b) {
       const std::size_t first_row = b * block_rows;
       const std::size_t count = std::min(block_rows, centres_ - first_row);
-      x_block(input_row, static_cast<long>(first_row), count, first_x_, block, block_stride_, false);
+      x_block(input_row, static_cast<long>(first_row), count, *first_x_, block, block_stride_, false);
       for (std::size_t r = 0; r < count; ++r) {
         const std::size_t c = first_row + r;
         lost += p_shift_row(c, block + r * block_stride_, out + c * momenta_, true, thread);
@@ -318,12 +336,12 @@ double LagrangeSweeps::xp_pass(std::span<double> f) {
 
 bool LagrangeSweeps::xpx_pass_possible(std::span<double> f) const {
   (void)f;
-  if (last_x_.highest - last_x_.lowest > largest_xpx_reach) return false;
+  if (last_x_->highest - last_x_->lowest > largest_xpx_reach) return false;
   if (current_in_second_) return true;  // second → f: no input row is overwritten
-  const long reach = first_x_.highest + last_x_.highest - first_x_.lowest - last_x_.lowest;
-  // In place, output row c is written once XP rows up to c + last_x_.highest exist; input row
-  // c is last read for XP row c - first_x_.lowest, which must come no later.
-  return reach <= largest_xpx_reach && last_x_.highest + first_x_.lowest >= 0;
+  const long reach = first_x_->highest + last_x_->highest - first_x_->lowest - last_x_->lowest;
+  // In place, output row c is written once XP rows up to c + last_x_->highest exist; input row
+  // c is last read for XP row c - first_x_->lowest, which must come no later.
+  return reach <= largest_xpx_reach && last_x_->highest + first_x_->lowest >= 0;
 }
 
 double LagrangeSweeps::xpx_pass(std::span<double> f) {
@@ -335,12 +353,12 @@ double LagrangeSweeps::xpx_pass(std::span<double> f) {
   // block_rows at a time, up to block_rows - 1 beyond those needed. In place, the rows saved
   // around each chunk's start are those a thread may read on the other side of its chunk's
   // ends: [start + saved_low, start + saved_high].
-  const long reach_low = first_x_.lowest + last_x_.lowest;
-  const long reach_high = first_x_.highest + last_x_.highest;
+  const long reach_low = first_x_->lowest + last_x_->lowest;
+  const long reach_high = first_x_->highest + last_x_->highest;
   const long saved_low = std::min(reach_low, 0L);
   const long saved_high = std::max(reach_high + static_cast<long>(block_rows), 0L);
   const auto saved_count = static_cast<std::size_t>(saved_high - saved_low + 1);
-  const auto ring_rows = static_cast<long>(2 * block_rows) + last_x_.highest - last_x_.lowest + 1;
+  const auto ring_rows = static_cast<long>(2 * block_rows) + last_x_->highest - last_x_->lowest + 1;
   const int team = team_size();
   const std::size_t saved_size = saved_count * momenta_;
   if (in_place) saved_rows_.resize(static_cast<std::size_t>(team) * saved_size);
@@ -374,15 +392,15 @@ double LagrangeSweeps::xpx_pass(std::span<double> f) {
     double* ring = thread.ring.data();
     auto ring_row = [&](long r) { return ring + static_cast<std::size_t>(wrap(r, ring_rows)) * padded_momenta_; };
     double* block = thread.block.data() + row_halo;
-    // Each XP row's lost mass is counted by one thread: rows [first, last) + last_x_.lowest.
-    const long counted_first = chunk.first + last_x_.lowest;
-    const long counted_last = chunk.last + last_x_.lowest;
+    // Each XP row's lost mass is counted by one thread: rows [first, last) + last_x_->lowest.
+    const long counted_first = chunk.first + last_x_->lowest;
+    const long counted_last = chunk.last + last_x_->lowest;
     long next = counted_first;  // the next XP row to make
     for (long c0 = chunk.first; c0 < chunk.last; c0 += static_cast<long>(block_rows)) {
       const auto count = static_cast<std::size_t>(std::min(static_cast<long>(block_rows), chunk.last - c0));
-      const long needed = c0 + static_cast<long>(count) + last_x_.highest;  // XP rows below it
+      const long needed = c0 + static_cast<long>(count) + last_x_->highest;  // XP rows below it
       for (; next < needed; next += static_cast<long>(block_rows)) {
-        x_block(input_row, next, block_rows, first_x_, block, block_stride_, false);
+        x_block(input_row, next, block_rows, *first_x_, block, block_stride_, false);
         for (std::size_t r = 0; r < block_rows; ++r) {
           const long row = next + static_cast<long>(r);
           const double row_lost = p_shift_row(static_cast<std::size_t>(wrap(row, length)), block + r * block_stride_, ring_row(row), false, thread);
@@ -391,9 +409,9 @@ double LagrangeSweeps::xpx_pass(std::span<double> f) {
       }
       double* out_rows = out + static_cast<std::size_t>(c0) * momenta_;
       if (direct) {
-        x_block(ring_row, c0, count, last_x_, out_rows, momenta_, true);
+        x_block(ring_row, c0, count, *last_x_, out_rows, momenta_, true);
       } else {
-        x_block(ring_row, c0, count, last_x_, block, block_stride_, false);
+        x_block(ring_row, c0, count, *last_x_, block, block_stride_, false);
         for (std::size_t r = 0; r < count; ++r) stream_row(block + r * block_stride_, out_rows + r * momenta_, momenta_);
       }
     }

@@ -38,6 +38,7 @@ struct ColumnRun {
 
 // The recorded stencils of one X sweep.
 struct XStencil {
+  double cells_per_momentum = 0.0;
   std::vector<double> weights;  // points + 1 rows (taps) of padded_momenta values
   std::vector<ColumnRun> runs;
   long lowest = 0;   // output row c reads input rows c + lowest ... c + highest
@@ -68,7 +69,10 @@ class LagrangeSweeps {
     std::vector<double> ring;  // XPX pass: ring_rows XP rows, padded_momenta apart
   };
 
-  void record_x_stencil(XStencil& stencil, double cells_per_momentum) const;
+  // The X stencils for a shift of p_j·cells_per_momentum cells, made once and kept (with the
+  // last few others) since the splitting repeats the same fractions.
+  const XStencil& x_stencil(double cells_per_momentum);
+  void make_x_stencil(XStencil& stencil, double cells_per_momentum) const;
   template <class RowOf>
   void x_block(const RowOf& row_of, long first_row, std::size_t count, const XStencil& stencil,
                double* out, std::size_t stride, bool stream) const;
@@ -101,8 +105,9 @@ class LagrangeSweeps {
   bool current_in_second_ = false;  // whether second_ (not f) holds the current density
 
   Pending pending_ = Pending::none;
-  XStencil first_x_;  // the recorded X sweeps (first and, for xpx, last)
-  XStencil last_x_;
+  std::vector<std::unique_ptr<XStencil>> x_cache_;  // most recently used first
+  const XStencil* first_x_ = nullptr;  // the recorded X sweeps (first and, for xpx, last)
+  const XStencil* last_x_ = nullptr;
   // A P sweep's stencils: row c is shifted by force[c]·cells_per_force cells, reading from
   // start[c] with points weights from weights[c·points]. The last few are kept, since the
   // splitting repeats the same sweeps when U does not depend on t.
