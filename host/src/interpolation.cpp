@@ -69,38 +69,64 @@ void apply_stencil(int points, const double* extended, const double* weights, do
 
 // B-spline coefficients c of a periodic line: (c[i-1] + 4c[i] + c[i+1])/6 = f[i], by the
 // causal/anti-causal recursive filter with the pole z (Unser), initialised by the periodic sums.
-void periodic_spline_coefficients(const double* f, std::size_t length, double* c) {
+// Lines lines at once, their recursions interleaved: each is a chain of dependent multiply-adds,
+// and independent chains side by side keep the core's pipelines full.
+template <int Lines>
+void periodic_spline_coefficients(const double* const* f, std::size_t length, double* const* c) {
   const double z = kernels::bspline_pole;
   const std::size_t terms = std::min<std::size_t>(length, 48);  // |z|^48 < 1e-27
   const double wrap_factor = 1.0 / (1.0 - std::pow(z, static_cast<double>(length)));
+  double sum[Lines] = {};
   double power = 1.0;
-  double causal_start = 0.0;
   for (std::size_t j = 0; j < terms; ++j) {
-    causal_start += power * f[(length - j) % length];
+    for (int l = 0; l < Lines; ++l) sum[l] += power * f[l][(length - j) % length];
     power *= z;
   }
-  c[0] = causal_start * wrap_factor;
-  for (std::size_t k = 1; k < length; ++k) c[k] = f[k] + z * c[k - 1];
+  for (int l = 0; l < Lines; ++l) c[l][0] = sum[l] * wrap_factor;
+  for (std::size_t k = 1; k < length; ++k) {
+    for (int l = 0; l < Lines; ++l) c[l][k] = f[l][k] + z * c[l][k - 1];
+  }
   power = 1.0;
-  double anticausal_end = 0.0;
+  for (int l = 0; l < Lines; ++l) sum[l] = 0.0;
   for (std::size_t j = 0; j < terms; ++j) {
-    anticausal_end += power * c[(length - 1 + j) % length];
+    for (int l = 0; l < Lines; ++l) sum[l] += power * c[l][(length - 1 + j) % length];
     power *= z;
   }
-  c[length - 1] = anticausal_end * wrap_factor;
-  for (std::size_t k = length - 1; k-- > 0;) c[k] = c[k] + z * c[k + 1];
-  for (std::size_t k = 0; k < length; ++k) c[k] *= -6.0 * z;
+  for (int l = 0; l < Lines; ++l) c[l][length - 1] = sum[l] * wrap_factor;
+  for (std::size_t k = length - 1; k-- > 0;) {
+    for (int l = 0; l < Lines; ++l) c[l][k] = c[l][k] + z * c[l][k + 1];
+  }
+  for (int l = 0; l < Lines; ++l) {
+    for (std::size_t k = 0; k < length; ++k) c[l][k] *= -6.0 * z;
+  }
 }
 
-// The same for a line that is zero beyond its ends (the interpolant on the infinite line);
+// The same for lines that are zero beyond their ends (the interpolant on the infinite line);
 // outside, the coefficients continue as c[0]·z^{-q} (q < 0) and c[n-1]·z^{q-n+1} (q >= n).
-void bounded_spline_coefficients(const double* f, std::size_t length, double* c) {
+template <int Lines>
+void bounded_spline_coefficients(const double* const* f, std::size_t length, double* const* c) {
   const double z = kernels::bspline_pole;
-  c[0] = f[0];
-  for (std::size_t k = 1; k < length; ++k) c[k] = f[k] + z * c[k - 1];
-  c[length - 1] /= 1.0 - z * z;
-  for (std::size_t k = length - 1; k-- > 0;) c[k] = c[k] + z * c[k + 1];
-  for (std::size_t k = 0; k < length; ++k) c[k] *= -6.0 * z;
+  for (int l = 0; l < Lines; ++l) c[l][0] = f[l][0];
+  for (std::size_t k = 1; k < length; ++k) {
+    for (int l = 0; l < Lines; ++l) c[l][k] = f[l][k] + z * c[l][k - 1];
+  }
+  for (int l = 0; l < Lines; ++l) c[l][length - 1] /= 1.0 - z * z;
+  for (std::size_t k = length - 1; k-- > 0;) {
+    for (int l = 0; l < Lines; ++l) c[l][k] = c[l][k] + z * c[l][k + 1];
+  }
+  for (int l = 0; l < Lines; ++l) {
+    for (std::size_t k = 0; k < length; ++k) c[l][k] *= -6.0 * z;
+  }
+}
+
+template <int Lines>
+void spline_coefficients(const double* const* f, std::size_t length, bool zero_outside,
+                         double* const* c) {
+  if (zero_outside) {
+    bounded_spline_coefficients<Lines>(f, length, c);
+  } else {
+    periodic_spline_coefficients<Lines>(f, length, c);
+  }
 }
 
 double bounded_coefficient(const double* c, long length, long q) {
@@ -189,7 +215,7 @@ LineShifter::~LineShifter() {
 LineShifter::Scratch LineShifter::make_scratch() const {
   Scratch scratch;
   scratch.extended.resize(length_ + kernels::max_lagrange_points);
-  if (interpolation_.kind == InterpolationKind::spline) scratch.coefficients.resize(length_);
+  if (interpolation_.kind == InterpolationKind::spline) scratch.coefficients.resize(lines_together * length_);
   if (interpolation_.kind == InterpolationKind::spectral) {
     scratch.real.resize(fft_length_);
     scratch.spectrum.resize(fft_length_ / 2 + 1);
@@ -219,20 +245,44 @@ void LineShifter::shift_lagrange(const double* in, double* out, double shift,
 
 void LineShifter::shift_spline(const double* in, double* out, double shift, Scratch& scratch) const {
   double* c = scratch.coefficients.data();
+  spline_coefficients<1>(&in, length_, zero_outside_, &c);
+  apply_spline(c, out, shift, scratch);
+}
+
+// out[i] = the spline with coefficients c at i - shift.
+void LineShifter::apply_spline(const double* c, double* out, double shift, Scratch& scratch) const {
   const long length = static_cast<long>(length_);
   const auto split = kernels::split_shift(shift);
   const long start = split.offset - 1;  // weights act on coefficients i0 - 1 .. i0 + 2
   double* extended = scratch.extended.data();
   if (zero_outside_) {
-    bounded_spline_coefficients(in, length_, c);
     for (long q = 0; q < length + 3; ++q) extended[q] = bounded_coefficient(c, length, start + q);
   } else {
-    periodic_spline_coefficients(in, length_, c);
     gather(c, length, start, length + 3, false, extended);
   }
   double weights[4];
   kernels::bspline_weights(split.fraction, weights);
   apply_stencil(4, extended, weights, out, length_);
+}
+
+void LineShifter::shift_lines(const double* const* in, double* const* out, const double* shifts,
+                              std::size_t count, Scratch& scratch) const {
+  if (interpolation_.kind != InterpolationKind::spline) {
+    for (std::size_t l = 0; l < count; ++l) shift(in[l], out[l], shifts[l], scratch);
+    return;
+  }
+  double* c[lines_together];
+  for (std::size_t l = 0; l < count; ++l) c[l] = scratch.coefficients.data() + l * length_;
+  switch (count) {
+    case 1: spline_coefficients<1>(in, length_, zero_outside_, c); break;
+    case 2: spline_coefficients<2>(in, length_, zero_outside_, c); break;
+    case 3: spline_coefficients<3>(in, length_, zero_outside_, c); break;
+    case 4: spline_coefficients<4>(in, length_, zero_outside_, c); break;
+    default:
+      throw Error("LineShifter::shift_lines: " + std::to_string(count) + " lines, at most " +
+                  std::to_string(lines_together));
+  }
+  for (std::size_t l = 0; l < count; ++l) apply_spline(c[l], out[l], shifts[l], scratch);
 }
 
 void LineShifter::shift_spectral(const double* in, double* out, double shift,

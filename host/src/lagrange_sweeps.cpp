@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <omp.h>
 
 #include "phasespace/kernels/interpolation.hpp"
@@ -51,6 +52,61 @@ Chunk chunk_of(std::size_t rows, int part, int parts) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------------------ column stencils
+
+void make_column_stencil(XStencil& stencil, const PhaseSpaceGrid& grid, int stencil_points,
+                         std::size_t padded_momenta, double cells_per_momentum,
+                         const std::function<void(double, double*)>& weights_of) {
+  const std::size_t momenta = grid.momenta;
+  stencil.cells_per_momentum = cells_per_momentum;
+  const int taps = stencil_points + 1;
+  const auto points = static_cast<std::size_t>(stencil_points);
+  stencil.weights.assign(static_cast<std::size_t>(taps) * padded_momenta, 0.0);
+  std::vector<long> offsets(momenta);
+  std::vector<double> weights(points * momenta);
+  for (std::size_t j = 0; j < momenta; ++j) {
+    const auto split = kernels::split_shift(grid.p(j) * cells_per_momentum);
+    offsets[j] = split.offset;
+    weights_of(split.fraction, weights.data() + j * points);
+  }
+  auto& runs = stencil.runs;
+  runs.clear();
+  auto add_run = [&](std::size_t first, std::size_t last, long offset, int run_taps) {
+    for (std::size_t j = first; j < last; ++j) {
+      const auto slot = static_cast<std::size_t>(offsets[j] - offset);
+      for (std::size_t m = 0; m < points; ++m) {
+        stencil.weights[(slot + m) * padded_momenta + j] = weights[j * points + m];
+      }
+    }
+    if (!runs.empty() && runs.back().last == first && runs.back().offset == offset &&
+        runs.back().taps == run_taps) {
+      runs.back().last = last;
+    } else {
+      runs.push_back({first, last, offset, run_taps});
+    }
+  };
+  std::size_t j = 0;
+  for (; j + lane_count <= momenta; j += lane_count) {
+    const auto group = offsets.begin() + static_cast<long>(j);
+    const auto [lowest, highest] = std::minmax_element(group, group + static_cast<long>(lane_count));
+    if (*highest == *lowest) {
+      add_run(j, j + lane_count, *lowest, stencil_points);
+    } else if (*highest == *lowest + 1) {
+      add_run(j, j + lane_count, *lowest, taps);
+    } else {  // shifts that step by more than a cell per column: one run per column
+      for (std::size_t k = j; k < j + lane_count; ++k) add_run(k, k + 1, offsets[k], stencil_points);
+    }
+  }
+  for (; j < momenta; ++j) add_run(j, j + 1, offsets[j], stencil_points);
+  const long first_node = kernels::stencil_first(stencil_points);
+  stencil.lowest = runs.front().offset + first_node;
+  stencil.highest = stencil.lowest;
+  for (const ColumnRun& run : runs) {
+    stencil.lowest = std::min(stencil.lowest, run.offset + first_node);
+    stencil.highest = std::max(stencil.highest, run.offset + first_node + run.taps - 1);
+  }
+}
 
 LagrangeSweeps::LagrangeSweeps(const PhaseSpaceGrid& grid, int points, bool zero_outside,
                                const LineShifter& p_shifter, int threads)
@@ -166,72 +222,20 @@ const XStencil& LagrangeSweeps::x_stencil(double cells_per_momentum) {
 }
 
 void LagrangeSweeps::make_x_stencil(XStencil& stencil, double cells_per_momentum) const {
-  stencil.cells_per_momentum = cells_per_momentum;
-  const int taps = points_ + 1;
-  const auto points = static_cast<std::size_t>(points_);
-  stencil.weights.assign(static_cast<std::size_t>(taps) * padded_momenta_, 0.0);
-  std::vector<long> offsets(momenta_);
-  std::vector<double> weights(points * momenta_);
-  for (std::size_t j = 0; j < momenta_; ++j) {
-    const auto split = kernels::split_shift(grid_.p(j) * cells_per_momentum);
-    offsets[j] = split.offset;
-    kernels::lagrange_weights(points_, split.fraction, weights.data() + j * points);
-  }
-  auto& runs = stencil.runs;
-  runs.clear();
-  auto add_run = [&](std::size_t first, std::size_t last, long offset, int run_taps) {
-    for (std::size_t j = first; j < last; ++j) {
-      const auto slot = static_cast<std::size_t>(offsets[j] - offset);
-      for (std::size_t m = 0; m < points; ++m) {
-        stencil.weights[(slot + m) * padded_momenta_ + j] = weights[j * points + m];
-      }
-    }
-    if (!runs.empty() && runs.back().last == first && runs.back().offset == offset &&
-        runs.back().taps == run_taps) {
-      runs.back().last = last;
-    } else {
-      runs.push_back({first, last, offset, run_taps});
-    }
-  };
-  std::size_t j = 0;
-  for (; j + lane_count <= momenta_; j += lane_count) {
-    const auto group = offsets.begin() + static_cast<long>(j);
-    const auto [lowest, highest] = std::minmax_element(group, group + static_cast<long>(lane_count));
-    if (*highest == *lowest) {
-      add_run(j, j + lane_count, *lowest, points_);
-    } else if (*highest == *lowest + 1) {
-      add_run(j, j + lane_count, *lowest, taps);
-    } else {  // shifts that step by more than a cell per column: one run per column
-      for (std::size_t k = j; k < j + lane_count; ++k) add_run(k, k + 1, offsets[k], points_);
-    }
-  }
-  for (; j < momenta_; ++j) add_run(j, j + 1, offsets[j], points_);
-  const long first_node = kernels::stencil_first(points_);
-  stencil.lowest = runs.front().offset + first_node;
-  stencil.highest = stencil.lowest;
-  for (const ColumnRun& run : runs) {
-    stencil.lowest = std::min(stencil.lowest, run.offset + first_node);
-    stencil.highest = std::max(stencil.highest, run.offset + first_node + run.taps - 1);
-  }
+  make_column_stencil(stencil, grid_, points_, padded_momenta_, cells_per_momentum,
+                      [this](double fraction, double* weights) {
+                        kernels::lagrange_weights(points_, fraction, weights);
+                      });
 }
 
 // ------------------------------------------------------------------ row work
 
-// Rows [first_row, first_row + count) of the X sweep `stencil` into out (rows `stride` apart;
-// vector stores non-temporal when `stream`), from the input rows row_of(i) (i unwrapped).
 template <class RowOf>
 void LagrangeSweeps::x_block(const RowOf& row_of, long first_row, std::size_t count,
                              const XStencil& stencil, double* out, std::size_t stride,
                              bool stream) const {
-  const long first_node = kernels::stencil_first(points_);
-  const double* window[block_rows + kernels::max_lagrange_points + 1];
-  for (const ColumnRun& run : stencil.runs) {
-    const std::size_t window_rows = count + static_cast<std::size_t>(run.taps) - 1;
-    const long base = first_row + run.offset + first_node;
-    for (std::size_t q = 0; q < window_rows; ++q) window[q] = row_of(base + static_cast<long>(q));
-    combine_rows(run.taps, stream, window, count, stencil.weights.data(), padded_momenta_, out,
-                 stride, run.first, run.last);
-  }
+  combine_column_block(row_of, first_row, count, stencil, kernels::stencil_first(points_),
+                       padded_momenta_, out, stride, stream);
 }
 
 // P-shifts row c, held in a block row (with halo room), into out_row and returns the mass

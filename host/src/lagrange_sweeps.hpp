@@ -14,6 +14,7 @@
 //   its chunk's ends that a neighbour (or the periodic wrap) reads after they are overwritten.
 // A lone Strang step is then one pass over f, n fused steps n passes.
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -44,6 +45,30 @@ struct XStencil {
   long lowest = 0;   // output row c reads input rows c + lowest ... c + highest
   long highest = 0;
 };
+
+// Builds the stencils of an X sweep that shifts column j by p_j·cells_per_momentum cells, with
+// stencil_points weights per column (weights_of(fraction, weights)) on the rows from
+// offset + stencil_first(stencil_points) on; rows padded_momenta values apart.
+void make_column_stencil(XStencil& stencil, const PhaseSpaceGrid& grid, int stencil_points,
+                         std::size_t padded_momenta, double cells_per_momentum,
+                         const std::function<void(double, double*)>& weights_of);
+
+// Rows [first_row, first_row + count) of the X sweep `stencil` into out (rows `stride` apart;
+// vector stores non-temporal when `stream`), from the input rows row_of(i) (i unwrapped; the
+// stencil's first node first_node rows from each run's offset).
+template <class RowOf>
+void combine_column_block(const RowOf& row_of, long first_row, std::size_t count,
+                          const XStencil& stencil, long first_node, std::size_t padded_momenta,
+                          double* out, std::size_t stride, bool stream) {
+  const double* window[block_rows + 16];  // count + taps - 1 rows; taps <= 11
+  for (const ColumnRun& run : stencil.runs) {
+    const std::size_t window_rows = count + static_cast<std::size_t>(run.taps) - 1;
+    const long base = first_row + run.offset + first_node;
+    for (std::size_t q = 0; q < window_rows; ++q) window[q] = row_of(base + static_cast<long>(q));
+    combine_rows(run.taps, stream, window, count, stencil.weights.data(), padded_momenta, out,
+                 stride, run.first, run.last);
+  }
+}
 
 class LagrangeSweeps {
  public:

@@ -8,8 +8,9 @@
 //
 // Memory traffic: with Lagrange interpolation the sweeps are recorded and performed in fused
 // passes over f by detail::LagrangeSweeps (a lone Strang step is one pass; see
-// lagrange_sweeps.hpp). Spline and spectral X sweeps copy tiles of columns into a transposed
-// buffer and shift them there; their P sweeps shift rows in place.
+// lagrange_sweeps.hpp). Spline X sweeps prefilter all columns together along the rows
+// (spline_sweep.hpp); spectral X sweeps copy tiles of columns into a transposed buffer and
+// shift them there. Their P sweeps shift rows in place.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -19,6 +20,7 @@
 
 #include "lagrange_sweeps.hpp"
 #include "line_shift.hpp"
+#include "spline_sweep.hpp"
 #include "phasespace/errors.hpp"
 #include "phasespace/kernels/interpolation.hpp"
 #include "phasespace/kernels/lagrange.hpp"
@@ -59,6 +61,8 @@ struct LiouvilleSolver::Workspace {
   SplittingCoefficients coefficients;
   // Lagrange interpolation: the sweeps are recorded and fused into passes there.
   std::unique_ptr<detail::LagrangeSweeps> lagrange;
+  // Spline interpolation: the X sweep over all columns at once.
+  std::unique_ptr<detail::SplineXSweep> spline_x;
 
   int team_size(std::size_t cells) const {
     return cells >= parallel_cells ? static_cast<int>(threads.size()) : 1;
@@ -100,6 +104,9 @@ LiouvilleSolver::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& po
     work.lagrange = std::make_unique<detail::LagrangeSweeps>(
         grid, options.interpolation.order + 1, options.momentum_boundary == MomentumBoundary::zero,
         *work.p_shifter, thread_count);
+  }
+  if (options.interpolation.kind == InterpolationKind::spline) {
+    work.spline_x = std::make_unique<detail::SplineXSweep>(grid, thread_count);
   }
   if (!potential_.time_dependent()) {
     work.force.resize(grid.centres);
@@ -153,6 +160,10 @@ void LiouvilleSolver::sweep_x(std::span<double> f, double tau) {
     mass_lost_ += work.lagrange->record_x(f, cells_per_momentum) * grid_.dx0 * grid_.dp;
     return;
   }
+  if (work.spline_x) {
+    work.spline_x->shift(f, cells_per_momentum);
+    return;
+  }
   const std::size_t tiles = (momenta + tile_columns - 1) / tile_columns;
   double* data = f.data();
   // Each tile of columns is copied into a contiguous transposed buffer, every column is
@@ -200,14 +211,24 @@ void LiouvilleSolver::sweep_p(std::span<double> f, double tau, double t) {
   }
   const auto& shifter = *work.p_shifter;
   double* data = f.data();
+  // Rows a few at a time: the line shifter interleaves their spline prefilters.
+  constexpr std::size_t together = detail::LineShifter::lines_together;
+  const std::size_t groups = (centres + together - 1) / together;
   double lost = 0.0;
 #pragma omp parallel for schedule(static) reduction(+ : lost) num_threads(work.team_size(f.size()))
-  for (std::size_t c = 0; c < centres; ++c) {
+  for (std::size_t group = 0; group < groups; ++group) {
     auto& thread = work.threads[static_cast<std::size_t>(omp_get_thread_num())];
-    double* row = data + c * momenta;
-    const double before = zero_outside ? detail::row_sum(row, momenta) : 0.0;
-    shifter.shift(row, row, (*force)[c] * cells_per_force, thread.p_scratch);
-    if (zero_outside) lost += before - detail::row_sum(row, momenta);
+    const std::size_t first = group * together;
+    const std::size_t count = std::min(together, centres - first);
+    double* rows[together];
+    double shifts[together];
+    for (std::size_t r = 0; r < count; ++r) {
+      rows[r] = data + (first + r) * momenta;
+      shifts[r] = (*force)[first + r] * cells_per_force;
+      if (zero_outside) lost += detail::row_sum(rows[r], momenta);
+    }
+    shifter.shift_lines(rows, rows, shifts, count, thread.p_scratch);
+    for (std::size_t r = 0; zero_outside && r < count; ++r) lost -= detail::row_sum(rows[r], momenta);
   }
   mass_lost_ += lost * cell;
 }

@@ -129,6 +129,21 @@ void combine_rows(int taps, bool stream, const double* const* window, std::size_
   }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+void recursive_filter_row(double* to, const double* from, const double* previous, double factor,
+                          std::size_t length) {
+  for (std::size_t j = 0; j < length; ++j) to[j] = from[j] + factor * previous[j];
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+void add_scaled_row(double* to, const double* from, double factor, std::size_t length) {
+  for (std::size_t j = 0; j < length; ++j) to[j] += factor * from[j];
+}
+
 double row_sum(const double* row, std::size_t length) {
   double sum = 0.0;
   for (std::size_t j = 0; j < length; ++j) sum += row[j];

@@ -28,6 +28,14 @@ void combine_rows(int taps, bool stream, const double* const* window, std::size_
 double stencil_row(int points, bool stream, const double* source, const double* weights,
                    double* out, std::size_t length);
 
+// to[j] = from[j] + factor·previous[j] for j < length: one step of a first-order recursive
+// filter run along the rows, for many columns at once (to may be from).
+void recursive_filter_row(double* to, const double* from, const double* previous, double factor,
+                          std::size_t length);
+
+// to[j] += factor·from[j] for j < length.
+void add_scaled_row(double* to, const double* from, double factor, std::size_t length);
+
 double row_sum(const double* row, std::size_t length);
 
 // Copies a row into the big array with non-temporal stores.
