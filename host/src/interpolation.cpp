@@ -18,6 +18,14 @@ namespace {
 
 const char* const interpolation_names = "lagrange3, lagrange5, lagrange7, lagrange9, spline or spectral";
 
+// Spectral shifts: phases from two tables, of block and of (modes / block) exact values.
+constexpr std::size_t phase_block = 64;
+
+// a·b without the NaN/infinity recovery of std::complex's operator* (a library call per product).
+std::complex<double> times(std::complex<double> a, std::complex<double> b) {
+  return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()};
+}
+
 long wrap(long index, long length) {
   const long r = index % length;
   return r < 0 ? r + length : r;
@@ -219,6 +227,7 @@ LineShifter::Scratch LineShifter::make_scratch() const {
   if (interpolation_.kind == InterpolationKind::spectral) {
     scratch.real.resize(fft_length_);
     scratch.spectrum.resize(fft_length_ / 2 + 1);
+    scratch.phases.resize(phase_block + fft_length_ / 2 / phase_block + 2);
   }
   return scratch;
 }
@@ -303,8 +312,16 @@ void LineShifter::shift_spectral(const double* in, double* out, double shift,
   const double angle_step = -2.0 * std::numbers::pi * shift / n;
   const bool has_nyquist = fft_length_ % 2 == 0;
   const std::size_t complex_modes = has_nyquist ? modes - 1 : modes;
+  // e^{i·angle_step·k} = low[k mod block]·high[k / block], each factor exact: a sine and a
+  // cosine per mode cost more than the two transforms.
+  std::complex<double>* low = scratch.phases.data();
+  std::complex<double>* high = low + phase_block;
+  for (std::size_t r = 0; r < phase_block; ++r) low[r] = std::polar(1.0, angle_step * static_cast<double>(r));
+  for (std::size_t q = 0; q * phase_block < complex_modes; ++q) {
+    high[q] = std::polar(1.0, angle_step * static_cast<double>(q * phase_block));
+  }
   for (std::size_t k = 1; k < complex_modes; ++k) {
-    scratch.spectrum[k] *= std::polar(1.0, angle_step * static_cast<double>(k));
+    scratch.spectrum[k] = times(scratch.spectrum[k], times(low[k % phase_block], high[k / phase_block]));
   }
   // The Nyquist mode of an even length must stay real: the symmetric choice cos(π·shift).
   if (has_nyquist) {

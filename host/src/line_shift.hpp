@@ -19,6 +19,7 @@ class LineShifter {
     std::vector<double> coefficients;      // spline: B-spline coefficients of lines_together lines
     AlignedVector<double> real;            // spectral: padded real line
     AlignedVector<std::complex<double>> spectrum;
+    std::vector<std::complex<double>> phases;  // spectral: the two tables of its phase factors
   };
 
   // Validates the interpolation and makes the FFTW plans (not thread-safe: call serially).

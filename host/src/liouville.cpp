@@ -33,6 +33,9 @@ namespace {
 // Columns per X-sweep tile: the tile (columns × centres) stays in L2 while each row
 // contributes a full cache line or more.
 constexpr std::size_t tile_columns = 16;
+// Lines of a tile are padded by a cache line: lines 2^k values apart would share L1 sets, and
+// the transposing copies touch all 16 at once.
+std::size_t tile_stride(std::size_t centres) { return centres + 8; }
 // Below this many cells a sweep runs on one thread: waking a team costs more than the work,
 // and much more when the cores are shared.
 constexpr std::size_t parallel_cells = std::size_t{1} << 15;
@@ -52,7 +55,7 @@ struct LiouvilleSolver::Workspace {
   struct Thread {
     detail::LineShifter::Scratch x_scratch;
     detail::LineShifter::Scratch p_scratch;
-    std::vector<double> tile;  // tile_columns lines of `centres` values
+    std::vector<double> tile;  // tile_columns lines of `centres` values, tile_stride(centres) apart
   };
   std::unique_ptr<detail::LineShifter> x_shifter;  // along x: length centres, periodic
   std::unique_ptr<detail::LineShifter> p_shifter;  // along p: length momenta
@@ -98,7 +101,7 @@ LiouvilleSolver::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& po
   for (auto& thread : work.threads) {
     thread.x_scratch = work.x_shifter->make_scratch();
     thread.p_scratch = work.p_shifter->make_scratch();
-    thread.tile.resize(tile_columns * grid.centres);
+    thread.tile.resize(tile_columns * tile_stride(grid.centres));
   }
   if (options.interpolation.kind == InterpolationKind::lagrange) {
     work.lagrange = std::make_unique<detail::LagrangeSweeps>(
@@ -175,17 +178,18 @@ void LiouvilleSolver::sweep_x(std::span<double> f, double tau) {
     const std::size_t first = tile * tile_columns;
     const std::size_t width = std::min(tile_columns, momenta - first);
     double* buffer = thread.tile.data();
+    const std::size_t stride = tile_stride(centres);
     for (std::size_t c = 0; c < centres; ++c) {
       const double* row = data + c * momenta + first;
-      for (std::size_t w = 0; w < width; ++w) buffer[w * centres + c] = row[w];
+      for (std::size_t w = 0; w < width; ++w) buffer[w * stride + c] = row[w];
     }
     for (std::size_t w = 0; w < width; ++w) {
-      double* line = buffer + w * centres;
+      double* line = buffer + w * stride;
       work.x_shifter->shift(line, line, grid_.p(first + w) * cells_per_momentum, thread.x_scratch);
     }
     for (std::size_t c = 0; c < centres; ++c) {
       double* row = data + c * momenta + first;
-      for (std::size_t w = 0; w < width; ++w) row[w] = buffer[w * centres + c];
+      for (std::size_t w = 0; w < width; ++w) row[w] = buffer[w * stride + c];
     }
   }
 }

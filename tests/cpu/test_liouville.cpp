@@ -453,10 +453,10 @@ double advance_by_line_shifts(const PhaseSpaceGrid& grid, const Potential& poten
   return lost;
 }
 
-TEST(Liouville, LagrangeAndSplineStepsEqualTheirLineShifts) {
+TEST(Liouville, StepsEqualTheirLineShifts) {
   // The solver's Lagrange sweeps are blocked, vectorised and fused into passes (a lone step in
-  // place), its spline X sweeps prefilter all columns together; the reference shifts one line
-  // at a time. Grids not multiples of the vector width
+  // place), its spline X sweeps prefilter all columns together and its spectral X sweeps
+  // transform them in one batch; the reference shifts one line at a time. Grids not multiples of the vector width
   // or the row block, and large enough for several threads; X shifts that step by less than a
   // cell across eight columns and by more than one per column; P shifts within and beyond the
   // rows' halo; momenta all negative (a lone step cannot then work in place) and X shifts
@@ -478,7 +478,8 @@ TEST(Liouville, LagrangeAndSplineStepsEqualTheirLineShifts) {
     const Potential potential(force + "*(1 - cos(x + t))", force + "*sin(x + t)");
     std::vector<double> f(grid.cells());
     for (double& value : f) value = uniform(random);
-    for (const std::string interpolation : {"lagrange3", "lagrange5", "lagrange9", "spline"}) {
+    for (const std::string interpolation :
+         {"lagrange3", "lagrange5", "lagrange9", "spline", "spectral"}) {
       for (MomentumBoundary boundary : {MomentumBoundary::periodic, MomentumBoundary::zero}) {
         for (Scheme scheme : {Scheme::strang, Scheme::yoshida4}) {
           for (std::size_t steps : {1, 3}) {
