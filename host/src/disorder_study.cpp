@@ -272,6 +272,11 @@ void plan_disorder_point(const StudyConfig& config, PointPlan& point, std::size_
   std::cerr << describe(derived, point.hbar, point.grid.length) << "\n";
   const std::size_t initial = point.members;
   point.members *= disorder.realisations;
+  // Batch b is realisations [b·R/B, (b+1)·R/B): the blocks MPI ranks hold whole (parallel.hpp).
+  point.block_boundaries.clear();
+  for (std::size_t b = 0; b <= disorder.batches; ++b) {
+    point.block_boundaries.push_back(b * disorder.realisations / disorder.batches * initial);
+  }
   const double extra = static_cast<double>(point.members) / static_cast<double>(initial);
   // ψ of the added members (and a batch's copy at output times), and per realisation one
   // potential (8 bytes a point) and up to four cached kick-phase tables (16 bytes a point).
