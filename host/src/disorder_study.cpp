@@ -2,7 +2,9 @@
 
 #include <fftw3.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -38,21 +40,26 @@ double p_plus_fraction(const PhaseSpaceGrid& grid, std::span<const double> densi
   return total > 0.0 ? plus / total : 0.0;
 }
 
+// One batch of realisations at the output time just measured: its own average's projected
+// density, n, j and P₊ (the standard errors are over these), and its share R_b / R.
 struct BatchValues {
   std::vector<double> density, n, j;
   double p_plus = 0.0;
   double weight = 0.0;  // R_b / R
 };
 
+// Realisations [first, end) of this process: the whole point, or under MPI a chunk of whole
+// batches (PointPlan::block_boundaries; parallel.hpp). Each batch's values are computed by the
+// one process that holds it; gather_disorder_batches brings them all to the point's owner.
 class DisorderEngine final : public PointEngine {
  public:
-  DisorderEngine(const StudyConfig& config, const PointPlan& plan)
+  DisorderEngine(const StudyConfig& config, const PointPlan& plan, MemberRange members)
       : config_(config),
         plan_(plan),
         disorder_(derive_disorder(*config.system.disorder, config.system.mass, plan.hbar)),
         potential_(config.system.potential, config.system.potential_derivative, "system.potential"),
         initial_(make_point_ensemble(config, plan, {})),
-        ensemble_(make_disorder_ensemble()),
+        ensemble_(make_disorder_ensemble(members)),
         propagator_(plan.grid, potential_, propagator_options(config, plan), ensemble_.members(),
                     make_member_potentials()),
         projector_(plan.grid, Window{config.window.shape, plan.window_width}, plan.phase_space),
@@ -68,6 +75,7 @@ class DisorderEngine final : public PointEngine {
     boltzmann_.advance(classical_, t_start, steps);
     free_.advance(free_density_, t_start, steps);
   }
+  // This process's batches only: under MPI the chunks' sums add up to the whole average.
   void quantum_density(std::span<double> density) override {
     std::fill(density.begin(), density.end(), 0.0);
     for_each_batch([&](std::size_t b, const Ensemble& batch) {
@@ -88,7 +96,6 @@ class DisorderEngine final : public PointEngine {
   void quantum_observables(std::vector<double>& density, std::vector<double>& current) override {
     density.assign(plan_.grid.size, 0.0);
     current.assign(plan_.grid.size, 0.0);
-    p_plus_ = 0.0;
     for_each_batch([&](std::size_t b, const Ensemble& batch) {
       BatchValues& values = batches_[b];
       values.n = position_density(batch);
@@ -98,14 +105,38 @@ class DisorderEngine final : public PointEngine {
         density[i] += values.weight * values.n[i];
         current[i] += values.weight * values.j[i];
       }
-      p_plus_ += values.weight * values.p_plus;
     });
   }
   std::vector<std::complex<double>> pure_state() override { return {}; }
 
+  // Every batch's values (density, n, j, p_plus) of the last output time, each batch where its
+  // process put it and zeros elsewhere, summed by `reduce` onto the owner: adding zeros is
+  // exact, so the owner holds the very numbers one process computes.
+  void gather_batches(const std::function<void(std::span<double>)>& reduce) {
+    const std::size_t cells = plan_.phase_space.cells(), size = plan_.grid.size;
+    const std::size_t stride = cells + 2 * size + 1;
+    std::vector<double> all(batches_.size() * stride, 0.0);
+    for (std::size_t b = first_batch_; b < end_batch_; ++b) {
+      const BatchValues& values = batches_[b];
+      double* slot = all.data() + b * stride;
+      std::copy(values.density.begin(), values.density.end(), slot);
+      std::copy(values.n.begin(), values.n.end(), slot + cells);
+      std::copy(values.j.begin(), values.j.end(), slot + cells + size);
+      slot[cells + 2 * size] = values.p_plus;
+    }
+    reduce(all);
+    for (std::size_t b = 0; b < batches_.size(); ++b) {
+      BatchValues& values = batches_[b];
+      const double* slot = all.data() + b * stride;
+      values.density.assign(slot, slot + cells);
+      values.n.assign(slot + cells, slot + cells + size);
+      values.j.assign(slot + cells + size, slot + cells + 2 * size);
+      values.p_plus = slot[cells + 2 * size];
+    }
+  }
+
   const std::vector<BatchValues>& batches() const { return batches_; }
   const std::vector<double>& free_density() const { return free_density_; }
-  double p_plus() const { return p_plus_; }
 
  private:
   std::vector<std::shared_ptr<const CollisionOperator>> with_impurities() const {
@@ -115,50 +146,65 @@ class DisorderEngine final : public PointEngine {
                                                   plan_.hbar));
     return collisions;
   }
-  // Member r·M0 + k: initial member k in realisation r, weight w_k / R (batches contiguous).
-  Ensemble make_disorder_ensemble() {
+  // Member r·M0 + k of the point: initial member k in realisation r, weight w_k / R (batches
+  // contiguous). This process holds the members of batches [first_batch_, end_batch_).
+  Ensemble make_disorder_ensemble(MemberRange members) {
     const std::size_t realisations = config_.system.disorder->realisations;
     const std::size_t m0 = initial_.members();
+    const std::vector<std::size_t>& bounds = plan_.block_boundaries;
+    const std::size_t begin = members.begin, end = std::min(members.end, plan_.members);
+    const auto first = std::find(bounds.begin(), bounds.end(), begin);
+    const auto last = std::find(bounds.begin(), bounds.end(), end);
+    std::string allowed;
+    for (std::size_t bound : bounds) allowed += (allowed.empty() ? "" : ", ") + std::to_string(bound);
+    require(first != bounds.end() && last != bounds.end() && first < last, "members",
+            std::to_string(begin) + ".." + std::to_string(end),
+            "a disorder point is shared over ranks in whole batches of realisations: a chunk "
+            "begins and ends at one of " + allowed);
+    first_batch_ = static_cast<std::size_t>(first - bounds.begin());
+    end_batch_ = static_cast<std::size_t>(last - bounds.begin());
+    first_realisation_ = begin / m0;
+    end_realisation_ = end / m0;
     Ensemble ensemble(plan_.grid, 0);
-    ensemble.psi.reserve(m0 * realisations * plan_.grid.size);
-    for (std::size_t r = 0; r < realisations; ++r) {
+    ensemble.psi.reserve((end - begin) * plan_.grid.size);
+    for (std::size_t r = first_realisation_; r < end_realisation_; ++r) {
       for (std::size_t k = 0; k < m0; ++k) {
         ensemble.add(initial_.weights[k] / static_cast<double>(realisations), initial_.member(k));
       }
     }
-    const std::size_t count = config_.system.disorder->batches;
-    batches_.resize(count);
-    for (std::size_t b = 0; b < count; ++b) {
-      batches_[b].weight = static_cast<double>(batch_end(b) - batch_begin(b)) /
-                           static_cast<double>(realisations);
+    batches_.resize(bounds.size() - 1);
+    for (std::size_t b = 0; b < batches_.size(); ++b) {
+      const std::size_t batch_realisations = (bounds[b + 1] - bounds[b]) / m0;
+      batches_[b].weight = static_cast<double>(batch_realisations) / static_cast<double>(realisations);
     }
     return ensemble;
   }
+  // One potential per realisation this process holds; realisation r draws from its own seed,
+  // so a realisation's impurities do not depend on which process runs it.
   MemberPotentials make_member_potentials() const {
     const DisorderConfig& config = *config_.system.disorder;
     MemberPotentials potentials;
-    potentials.extra.resize(config.realisations);
-    for (std::size_t r = 0; r < config.realisations; ++r) {
+    for (std::size_t r = first_realisation_; r < end_realisation_; ++r) {
       std::mt19937_64 engine = realisation_engine(config.seed, r);
       const auto positions = poisson_positions(engine, disorder_.density, plan_.grid.x_min,
                                                plan_.grid.length);
-      potentials.extra[r] = impurity_potential(plan_.grid, disorder_.impurity, positions);
-      for (std::size_t k = 0; k < initial_.members(); ++k) potentials.of_member.push_back(r);
+      potentials.extra.push_back(impurity_potential(plan_.grid, disorder_.impurity, positions));
+      for (std::size_t k = 0; k < initial_.members(); ++k) {
+        potentials.of_member.push_back(r - first_realisation_);
+      }
     }
     return potentials;
   }
-  std::size_t batch_begin(std::size_t b) const {
-    return b * config_.system.disorder->realisations / batches_.size();
-  }
-  std::size_t batch_end(std::size_t b) const { return batch_begin(b + 1); }
 
-  // Calls work(b, ensemble of batch b) with the batch's weights renormalised to the whole trace.
+  // Calls work(b, ensemble of batch b) for this process's batches, with the batch's weights
+  // renormalised to the whole trace.
   template <typename Work>
   void for_each_batch(Work&& work) {
-    const std::size_t m0 = initial_.members();
+    const std::size_t offset = plan_.block_boundaries[first_batch_];  // first member held here
     const std::size_t size = plan_.grid.size;
-    for (std::size_t b = 0; b < batches_.size(); ++b) {
-      const std::size_t first = batch_begin(b) * m0, last = batch_end(b) * m0;
+    for (std::size_t b = first_batch_; b < end_batch_; ++b) {
+      const std::size_t first = plan_.block_boundaries[b] - offset;
+      const std::size_t last = plan_.block_boundaries[b + 1] - offset;
       Ensemble batch(plan_.grid, 0);
       batch.psi.assign(ensemble_.psi.begin() + static_cast<std::ptrdiff_t>(first * size),
                        ensemble_.psi.begin() + static_cast<std::ptrdiff_t>(last * size));
@@ -209,6 +255,8 @@ class DisorderEngine final : public PointEngine {
   Potential potential_;
   Ensemble initial_;
   std::vector<BatchValues> batches_;
+  std::size_t first_batch_ = 0, end_batch_ = 0;              // the batches held here
+  std::size_t first_realisation_ = 0, end_realisation_ = 0;  // their realisations
   Ensemble ensemble_;
   SplitStepPropagator propagator_;
   Projector projector_;
@@ -216,7 +264,6 @@ class DisorderEngine final : public PointEngine {
   LiouvilleSolver free_;
   std::vector<double> classical_;
   std::vector<double> free_density_;
-  double p_plus_ = 0.0;
   fftw_plan fft_ = nullptr;
   AlignedVector<complex> buffer_;
 };
@@ -272,6 +319,11 @@ void plan_disorder_point(const StudyConfig& config, PointPlan& point, std::size_
   std::cerr << describe(derived, point.hbar, point.grid.length) << "\n";
   const std::size_t initial = point.members;
   point.members *= disorder.realisations;
+  // Batch b is realisations [b·R/B, (b+1)·R/B): the blocks MPI ranks hold whole (parallel.hpp).
+  point.block_boundaries.clear();
+  for (std::size_t b = 0; b <= disorder.batches; ++b) {
+    point.block_boundaries.push_back(b * disorder.realisations / disorder.batches * initial);
+  }
   const double extra = static_cast<double>(point.members) / static_cast<double>(initial);
   // ψ of the added members (and a batch's copy at output times), and per realisation one
   // potential (8 bytes a point) and up to four cached kick-phase tables (16 bytes a point).
@@ -283,9 +335,11 @@ void plan_disorder_point(const StudyConfig& config, PointPlan& point, std::size_
 
 std::unique_ptr<PointEngine> make_disorder_engine(const StudyConfig& config, const PointPlan& plan,
                                                   MemberRange members) {
-  require(members.begin == 0 && members.end >= plan.members, "system.disorder",
-          "a chunk of members", "disorder studies run each point on one process so far (no MPI chunks)");
-  return std::make_unique<DisorderEngine>(config, plan);
+  return std::make_unique<DisorderEngine>(config, plan, members);
+}
+
+void gather_disorder_batches(PointEngine& engine, const std::function<void(std::span<double>)>& reduce) {
+  dynamic_cast<DisorderEngine&>(engine).gather_batches(reduce);
 }
 
 std::vector<std::pair<std::string, double>> disorder_metrics(PointEngine& engine,
@@ -315,7 +369,9 @@ std::vector<std::pair<std::string, double>> disorder_metrics(PointEngine& engine
   std::vector<std::pair<std::string, double>> metrics;
   for (const auto& [name, values] : per_batch) metrics.emplace_back(name + "_stderr", standard_error(values));
   const auto& free = disorder.free_density();
-  metrics.emplace_back("p_plus_q", disorder.p_plus());
+  double p_plus = 0.0;
+  for (const BatchValues& batch : disorder.batches()) p_plus += batch.weight * batch.p_plus;
+  metrics.emplace_back("p_plus_q", p_plus);
   metrics.emplace_back("p_plus_c", p_plus_fraction(ps, classical));
   metrics.emplace_back("p_plus_free", p_plus_fraction(ps, free));
   metrics.emplace_back("mean_x_free", phase_space_moments(ps, free, mass, no_potential).mean_x);

@@ -4,6 +4,7 @@
 // the classical side runs Boltzmann with the impurity rate and, for contrast, collisionless
 // Liouville. Realisations are split into batches; the spread of the per-batch metrics gives the
 // statistical error (`<metric>_stderr`).
+#include <functional>
 #include <span>
 #include <string>
 #include <utility>
@@ -24,8 +25,14 @@ void plan_disorder_point(const StudyConfig& config, PointPlan& point, std::size_
 std::unique_ptr<PointEngine> make_disorder_engine(const StudyConfig& config, const PointPlan& plan,
                                                   MemberRange members);
 
+// Under MPI (a point shared over ranks in whole batches): brings every batch's values of the
+// output time just measured to the owner through `reduce` (PointPart::reduce); every rank of
+// the group calls it, after quantum_density and quantum_observables.
+void gather_disorder_batches(PointEngine& engine, const std::function<void(std::span<double>)>& reduce);
+
 // Extra metrics of a disorder point at the output time just measured by `engine` (after
-// quantum_density, classical_density and quantum_observables): p_plus_{q,c,free},
+// quantum_density, classical_density and quantum_observables, and under MPI
+// gather_disorder_batches): p_plus_{q,c,free},
 // mean_x_free, l1_free, and <name>_stderr for the distances, p_plus_q and mean_x_q.
 std::vector<std::pair<std::string, double>> disorder_metrics(PointEngine& engine,
                                                              const StudyConfig& config,

@@ -27,6 +27,17 @@ Ensemble make_point_ensemble(const StudyConfig& config, const PointPlan& plan, M
 
 namespace {
 
+// The blocks a point may be split into (PointPlan::block_boundaries): a member each, or the
+// point's own blocks (a disorder point's batches).
+std::size_t block_count(const PointPlan& point) {
+  return point.block_boundaries.empty() ? point.members : point.block_boundaries.size() - 1;
+}
+
+// The first member of block `block` (block_count(point) gives members: the end).
+std::size_t block_boundary(const PointPlan& point, std::size_t block) {
+  return point.block_boundaries.empty() ? block : point.block_boundaries[block];
+}
+
 double point_cost(const PointPlan& point, std::size_t chunks) {
   return 5.0 * point.quantum_work / static_cast<double>(std::max<std::size_t>(chunks, 1)) +
          20.0 * point.classical_work;
@@ -53,7 +64,7 @@ Candidate place(const StudyPlan& plan, const std::vector<std::size_t>& todo, int
     std::size_t best = 0;
     double best_end = 0.0;
     for (std::size_t g = 0; g < size.size(); ++g) {
-      const std::size_t chunks = std::min<std::size_t>(plan.points[p].members, static_cast<std::size_t>(size[g]));
+      const std::size_t chunks = std::min(block_count(plan.points[p]), static_cast<std::size_t>(size[g]));
       const double end = load[g] + point_cost(plan.points[p], chunks);
       if (g == 0 || end < best_end) {
         best = g;
@@ -63,13 +74,13 @@ Candidate place(const StudyPlan& plan, const std::vector<std::size_t>& todo, int
     load[best] = best_end;
     candidate.points[best].push_back(p);
   }
-  // A group uses as many ranks as its smallest ensemble has members; the rest stay idle.
+  // A group uses as many ranks as its point with the fewest blocks has; the rest stay idle.
   int next = 0;
   for (std::size_t g = 0; g < size.size(); ++g) {
     auto& points = candidate.points[g];
     std::sort(points.begin(), points.end());
     std::size_t busy = points.empty() ? 0 : static_cast<std::size_t>(size[g]);
-    for (std::size_t p : points) busy = std::min(busy, plan.points[p].members);
+    for (std::size_t p : points) busy = std::min(busy, block_count(plan.points[p]));
     double work = 0.0;
     for (std::size_t p : points) work += point_cost(plan.points[p], busy);
     candidate.longest = std::max(candidate.longest, work);
@@ -120,10 +131,13 @@ WorkDivision divide_work(const StudyPlan& plan, int ranks, const std::vector<boo
       share.point = p;
       share.group = group;
       share.owner = members_of_group.front();
-      const std::size_t members = plan.points[p].members;
+      // Chunk c takes blocks [B·c/chunks, B·(c+1)/chunks): whole blocks, as even as they go.
+      const PointPlan& point = plan.points[p];
+      const std::size_t blocks = block_count(point);
       const std::size_t chunks = members_of_group.size();
       for (std::size_t c = 0; c < chunks; ++c) {
-        share.chunks.push_back({members_of_group[c], members * c / chunks, members * (c + 1) / chunks});
+        share.chunks.push_back({members_of_group[c], block_boundary(point, blocks * c / chunks),
+                                block_boundary(point, blocks * (c + 1) / chunks)});
       }
       division.points.push_back(share);
     }
@@ -142,8 +156,9 @@ std::string format_work_division(const StudyPlan& plan, const WorkDivision& divi
       << ": " << division.groups.size() << " group" << (division.groups.size() == 1 ? "" : "s")
       << ", " << division.points.size() << " points to run\n";
   char line[160];
-  std::snprintf(line, sizeof line, "%6s %10s %8s %6s %6s  %s\n", "point", "hbar", "members", "group",
-                "owner", "chunks (rank: members)");
+  // Blocks: the pieces a point may be split into, whole (a member; a disorder point's batch).
+  std::snprintf(line, sizeof line, "%6s %10s %8s %7s %6s %6s  %s\n", "point", "hbar", "members",
+                "blocks", "group", "owner", "chunks (rank: members)");
   out << line;
   for (const auto& share : division.points) {
     std::ostringstream chunks;
@@ -151,9 +166,9 @@ std::string format_work_division(const StudyPlan& plan, const WorkDivision& divi
       chunks << " " << chunk.rank << ": " << chunk.member_begin << ".." << chunk.member_end;
       if (&chunk != &share.chunks.back()) chunks << ",";
     }
-    std::snprintf(line, sizeof line, "%6zu %10.4g %8zu %6d %6d ", share.point,
-                  plan.points[share.point].hbar, plan.points[share.point].members, share.group,
-                  share.owner);
+    const PointPlan& point = plan.points[share.point];
+    std::snprintf(line, sizeof line, "%6zu %10.4g %8zu %7zu %6d %6d ", share.point, point.hbar,
+                  point.members, block_count(point), share.group, share.owner);
     out << line << chunks.str() << "\n";
   }
   if (division.idle.empty()) {

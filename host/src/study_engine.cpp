@@ -244,6 +244,10 @@ json run_point(const std::string& backend, const PointRunInput& input) {
       engine->quantum_observables(state.n, state.j);
       reduce(state.n);
       reduce(state.j);
+      // A disorder point's standard errors need every batch's values on the owner.
+      if (config.system.disorder && input.part != nullptr) {
+        gather_disorder_batches(*engine, input.part->reduce);
+      }
       if (!owner) return;
       state.t = t;
       add_metrics(table, config, plan, smoother, state);

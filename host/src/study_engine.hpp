@@ -57,7 +57,8 @@ std::unique_ptr<PointEngine> make_cuda_engine(const StudyConfig& config, const P
 struct PointPart {
   MemberRange members;
   bool owner = true;  // runs the classical solver and the metrics, and receives the sums
-  // Sums the partial values (densities, n, j) of all chunks onto the owner, in place.
+  // Sums the partial values (densities, n, j; a disorder point's per-batch values, each batch
+  // from the one rank that holds it) of all chunks onto the owner, in place.
   std::function<void(std::span<double>)> reduce;
   // Takes the owner's fields record instead of writing it to PointRunInput::fields_path.
   std::function<void(const FieldsRecord&)> fields_sink;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <numbers>
@@ -14,6 +15,7 @@
 #include "phasespace/initial_state.hpp"
 #include "phasespace/liouville.hpp"
 #include "phasespace/metrics.hpp"
+#include "phasespace/parallel.hpp"
 #include "phasespace/propagator.hpp"
 #include "phasespace/study.hpp"
 
@@ -322,6 +324,38 @@ TEST(DisorderConfig, BadInputIsRefusedWithThePath) {
   const std::string warning = ::testing::internal::GetCapturedStderr();
   EXPECT_NE(warning.find("system.disorder.rate"), std::string::npos) << warning;
   EXPECT_NE(warning.find("t_matrix"), std::string::npos) << warning;
+}
+
+// Under MPI a disorder point is shared in whole batches (the standard errors are over batches):
+// 30 realisations in 8 batches of 3 or 4 over 12 ranks: 8 chunks at batch boundaries, 4 idle.
+TEST(DisorderWorkDivision, SplitsOnlyAtBatchBoundaries) {
+  json config = disorder_config("unused", 1);
+  config["system"]["disorder"]["realisations"] = 30;
+  config["system"]["disorder"]["batches"] = 8;
+  const StudyPlan plan = plan_study(parse_config(config));
+  const PointPlan& point = plan.points[0];
+  const std::vector<std::size_t> batches = {0, 3, 7, 11, 15, 18, 22, 26, 30};  // b·30/8
+  std::vector<std::size_t> expected;
+  for (std::size_t r : batches) expected.push_back(r * point.members / 30);
+  EXPECT_EQ(point.block_boundaries, expected);
+  const WorkDivision division = divide_work(plan, 12);
+  ASSERT_EQ(division.points.size(), 1u);
+  const auto& chunks = division.points[0].chunks;
+  ASSERT_EQ(chunks.size(), 8u);
+  for (std::size_t c = 0; c < chunks.size(); ++c) {
+    EXPECT_EQ(chunks[c].member_begin, expected[c]) << "chunk " << c;
+    EXPECT_EQ(chunks[c].member_end, expected[c + 1]) << "chunk " << c;
+  }
+  EXPECT_EQ(division.idle.size(), 4u);
+  const std::string table = format_work_division(plan, division);
+  EXPECT_NE(table.find("blocks"), std::string::npos) << table;
+  // Fewer ranks than batches: each chunk is a run of whole batches.
+  const WorkDivision three = divide_work(plan, 3);
+  ASSERT_EQ(three.points[0].chunks.size(), 3u);
+  for (const Chunk& chunk : three.points[0].chunks) {
+    EXPECT_NE(std::find(expected.begin(), expected.end(), chunk.member_begin), expected.end());
+    EXPECT_NE(std::find(expected.begin(), expected.end(), chunk.member_end), expected.end());
+  }
 }
 
 }  // namespace

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """A small study under `mpirun -np R` against the same study in one process: the same files,
 the same summary within 1e-12 relative; then --resume under MPI skips every finished point.
-usage: check_mpi_study.py MPIEXEC PHASESPACE RANKS WORKDIR [pure]"""
+Variants: a mixed state (default), a pure state (one member: not split), and a disorder study
+(realisations split over ranks in whole batches; every metric and standard error compared).
+usage: check_mpi_study.py MPIEXEC PHASESPACE RANKS WORKDIR [pure|disorder]"""
 import json, os, shutil, subprocess, sys
 
 mpiexec, cli, ranks, work = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-pure = len(sys.argv) > 5 and sys.argv[5] == "pure"
+variant = sys.argv[5] if len(sys.argv) > 5 else ""
+assert variant in ("", "pure", "disorder"), variant
+pure = variant == "pure"
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 config = {
@@ -24,6 +28,24 @@ config = {
     "metrics": {"weak_width": [0.2, 0.2], "regions": {"right_well": [0.0, 4.0]}},
     "output": {"dir": os.path.join(work, "unused"), "fields": True, "figures": False},
 }
+if variant == "disorder":
+    # 6 realisations in 4 batches of 1, 2, 1, 2 (boundaries b*6//4), each realisation a mixed
+    # state of several members: chunks must end at batch boundaries, not at realisations.
+    config["system"] = {"mass": 1.0, "domain": [-6.0, 6.0], "potential": "0",
+                        "disorder": {"impurity": {"shape": "gaussian",
+                                                  "width": {"coefficient": 0.3, "exponent": 1}},
+                                     "reference_momentum": 1.0, "scattering_time": 1.0,
+                                     "born_parameter": 0.5, "realisations": 6, "batches": 4,
+                                     "seed": 3}}
+    config["initial_state"] = {"kind": "gaussian_mixed", "x0": -2.0, "p0": 1.0, "sigma_x": 0.6,
+                               "sigma_p": 0.2, "weight_tolerance": 1e-4}
+    config["hbar"] = [0.1, 0.07]
+    config["resolution"] = {"points": 1024}
+    config["window"] = {"shape": "gaussian", "width": 0.4}
+    config["phase_space"] = {"p_max": 2.0}
+    config["time"] = {"t_end": 0.5, "dt": 0.005, "outputs": [0.25, 0.5], "scheme": "strang"}
+    config["classical"] = {"interpolation": "lagrange5", "dt": 0.025}
+    config["metrics"] = {"weak_width": [0.3, 0.1]}
 path = os.path.join(work, "config.json")
 with open(path, "w") as f:
     json.dump(config, f)
@@ -43,6 +65,22 @@ shown = run(mpi + [cli, "run", path, "--out", many]).stderr
 print(shown)
 validate = run([cli, "validate", path, "--ranks", str(ranks)]).stdout
 assert "work division over %d ranks" % ranks in validate, validate
+if variant == "disorder":
+    # The division splits a point only at batch boundaries (members b*R//B * M0), and here
+    # at least one point is really shared.
+    shared = 0
+    for line in validate.splitlines():
+        words = line.split(None, 6)
+        if len(words) < 7 or not words[0].isdigit():
+            continue
+        members, blocks = int(words[2]), int(words[3])
+        assert blocks == 4, line
+        allowed = {b * 6 // 4 * (members // 6) for b in range(5)}
+        chunks = [chunk.split(":")[1].strip().split("..") for chunk in words[6].split(",")]
+        for begin, end in chunks:
+            assert int(begin) in allowed and int(end) in allowed, (line, allowed)
+        shared += len(chunks) > 1
+    assert shared > 0, validate
 
 def files(root):
     return sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)

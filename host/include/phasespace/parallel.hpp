@@ -12,7 +12,8 @@
 
 namespace phasespace {
 
-// One rank's chunk of one ħ point: members [member_begin, member_end) of its ensemble.
+// One rank's chunk of one ħ point: members [member_begin, member_end) of its ensemble, whole
+// blocks (PointPlan::block_boundaries: a member, or a disorder point's batch of realisations).
 struct Chunk {
   int rank = 0;
   std::size_t member_begin = 0;
@@ -30,10 +31,10 @@ struct PointShare {
 };
 
 // Ranks form groups of consecutive ranks; a group runs its points one after another in index
-// order, each point's members split over the group's ranks. The number of groups is the one with
+// order, each point's blocks split over the group's ranks. The number of groups is the one with
 // the shortest estimated run (work as in `validate`: 5·quantum/chunks + 20·classical per point,
 // points placed largest first on the group that finishes first). Ranks a group cannot use (a
-// point with fewer members than ranks) and groups without points are idle.
+// point with fewer blocks than ranks) and groups without points are idle.
 struct WorkDivision {
   int ranks = 1;
   std::vector<std::vector<int>> groups;  // the busy ranks of each group
@@ -46,7 +47,7 @@ struct WorkDivision {
 // `done[i]` true: point i is finished already (--resume) and is not divided.
 WorkDivision divide_work(const StudyPlan& plan, int ranks, const std::vector<bool>& done = {});
 
-// The division as a table, one line per point, then the idle ranks.
+// The division as a table, one line per point (with its blocks), then the idle ranks.
 std::string format_work_division(const StudyPlan& plan, const WorkDivision& division);
 
 // Whether this build has MPI (PHASESPACE_ENABLE_MPI).

@@ -28,6 +28,11 @@ struct PointPlan {
   double device_memory_bytes = 0.0;  // peak device memory estimate (backend cuda), else 0
   double quantum_work = 0.0;      // members · N · log2 N · steps (FFT butterflies)
   double classical_work = 0.0;    // cells · steps
+  // The blocks of members that one MPI rank runs whole (parallel.hpp): block b is members
+  // [block_boundaries[b], block_boundaries[b + 1]), from 0 to members. Empty: every member is a
+  // block. A disorder point's blocks are its batches of realisations (the standard errors are
+  // over batches, so each batch's values are computed in one piece).
+  std::vector<std::size_t> block_boundaries;
 };
 
 struct StudyPlan {
