@@ -236,6 +236,106 @@ std::vector<std::pair<double, double>> fermi_levels(const ThomasFermi& tf) {
   return levels;
 }
 
+// The Bose and Boltzmann references are sums of Gaussians in p: f(H) = Σ_{n=1}^{terms} e^{-n(H−μ)/T}
+// (one term for boltzmann).
+bool thermal_gaussian(const ThomasFermi& tf) {
+  return tf.statistics == Statistics::boltzmann || tf.statistics == Statistics::bose_einstein;
+}
+
+// Terms of the Bose series for μ = min U − gap·T: e^{-n·gap} below 1e-13 of the first.
+std::size_t bose_terms_for(double gap) {
+  return static_cast<std::size_t>(std::ceil(30.0 / gap));
+}
+
+std::size_t gaussian_terms(const ThomasFermi& tf, double u_min) {
+  if (tf.statistics == Statistics::boltzmann) return 1;
+  const double gap = (u_min - tf.mu) / tf.temperature;
+  require(gap > 0.0, kField + ".mu", format_number(tf.mu),
+          "below the trap's minimum " + format_number(u_min) + " for the Bose-Einstein reference");
+  const std::size_t terms = bose_terms_for(gap);
+  require(terms <= bose_terms, kField + ".temperature", format_number(tf.temperature),
+          "a Bose gas far enough from degeneracy for its semiclassical reference: mu = " +
+              format_number(tf.mu) + " lies within " + format_number(gap * tf.temperature) +
+              " of the trap's minimum, which needs " + std::to_string(terms) +
+              " terms of the Bose series (at most " + std::to_string(bose_terms) + ")");
+  return terms;
+}
+
+// smoothed[i·momenta + j] = Σ_n e^{n(μ − U_i)/T} σ_n/√(σ_n² + s_p²) e^{−p_j²/2(σ_n² + s_p²)},
+// σ_n² = mT/n: each term e^{-n(H−μ)/T} convolved in p with the normalised Gaussian of width s_p.
+void smooth_gaussian_terms_in_p(const ThomasFermi& tf, const PhaseSpaceGrid& ps,
+                                std::span<const double> u, double s_p, std::vector<double>& smoothed) {
+  const double u_min = *std::min_element(u.begin(), u.end());
+  const std::size_t terms = gaussian_terms(tf, u_min);
+  std::vector<double> term_in_p(terms * ps.momenta);
+  for (std::size_t n = 1; n <= terms; ++n) {
+    const double variance = tf.mass * tf.temperature / static_cast<double>(n) + s_p * s_p;
+    const double amplitude = std::sqrt(tf.mass * tf.temperature / static_cast<double>(n) / variance);
+    for (std::size_t j = 0; j < ps.momenta; ++j) {
+      const double p = ps.p(j);
+      term_in_p[(n - 1) * ps.momenta + j] = amplitude * std::exp(-p * p / (2.0 * variance));
+    }
+  }
+#pragma omp parallel for schedule(static)
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    const double first = std::exp((tf.mu - u[i]) / tf.temperature);
+    double weight = 1.0;
+    double* row = smoothed.data() + i * ps.momenta;
+    for (std::size_t n = 1; n <= terms; ++n) {
+      weight *= first;  // e^{n(μ − U_i)/T}
+      const double* term = term_in_p.data() + (n - 1) * ps.momenta;
+      for (std::size_t j = 0; j < ps.momenta; ++j) row[j] += weight * term[j];
+    }
+  }
+}
+
+// μ for the Bose and Boltzmann references: N = (1/2πħ) Σ_n e^{n(μ − min U)/T} √(2πmT/n) I_n,
+// I_n = ∫ e^{-n(U − min U)/T} dx (trapezoid, step h). Boltzmann in closed form; Bose by bisection
+// in the gap (min U − μ)/T, over the gaps whose series converges within bose_terms terms.
+double thermal_gaussian_mu(const ThomasFermi& tf, std::span<const double> u, double h,
+                           double particles) {
+  require(tf.temperature > 0.0, kField + ".temperature", format_number(tf.temperature),
+          "> 0 for a thermal reference");
+  const double u_min = *std::min_element(u.begin(), u.end());
+  const bool bose = tf.statistics == Statistics::bose_einstein;
+  const std::size_t terms = bose ? bose_terms : 1;
+  std::vector<double> integral(terms, 0.0);  // I_n
+  std::vector<double> power(u.size());
+  for (std::size_t i = 0; i < u.size(); ++i) power[i] = std::exp(-(u[i] - u_min) / tf.temperature);
+  std::vector<double> value(power);
+  for (std::size_t n = 1; n <= terms; ++n) {
+    double sum = 0.0;
+    for (std::size_t i = 0; i < u.size(); ++i) {
+      sum += value[i];
+      value[i] *= power[i];
+    }
+    integral[n - 1] = sum * h;
+  }
+  const double scale = 1.0 / (2.0 * std::numbers::pi * tf.hbar);
+  auto count = [&](double gap) {  // particles held at μ = min U − gap·T
+    const std::size_t used = bose ? std::min(bose_terms_for(gap), terms) : 1;
+    double total = 0.0;
+    for (std::size_t n = 1; n <= used; ++n) {
+      const double m = static_cast<double>(n);
+      total += std::exp(-m * gap) * std::sqrt(2.0 * std::numbers::pi * tf.mass * tf.temperature / m) *
+               integral[n - 1];
+    }
+    return total * scale;
+  };
+  if (!bose) return u_min + tf.temperature * std::log(particles / count(0.0));
+  double near = 30.0 / static_cast<double>(bose_terms);  // the most degenerate gap allowed
+  double far = 60.0;
+  require(count(near) >= particles, kField + ".particles", format_number(particles),
+          "at most " + format_number(count(near)) +
+              " bosons for a semiclassical Bose-Einstein reference at this temperature (beyond, "
+              "the gas is nearly degenerate)");
+  for (int i = 0; i < 200; ++i) {
+    const double mid = 0.5 * (near + far);
+    (count(mid) > particles ? near : far) = mid;
+  }
+  return u_min - 0.5 * (near + far) * tf.temperature;
+}
+
 double wrap(const Grid& grid, double x) {
   return grid.x_min + (x - grid.x_min) - grid.length * std::floor((x - grid.x_min) / grid.length);
 }
@@ -299,6 +399,7 @@ double thomas_fermi_mu(const Grid& grid, const ThomasFermi& tf, double particles
   const double h = grid.length / static_cast<double>(fine);
   std::vector<double> u(fine);
   for (std::size_t i = 0; i < fine; ++i) u[i] = trap(grid.x_min + static_cast<double>(i) * h);
+  if (thermal_gaussian(tf)) return thermal_gaussian_mu(tf, u, h, particles);
   auto count = [&](double mu) {
     ThomasFermi at = tf;
     at.mu = mu;
@@ -341,11 +442,13 @@ std::vector<double> thomas_fermi_density(const Grid& grid, const Window& window,
   const double h = ps.dx0 / static_cast<double>(r);
   const std::size_t fine = ps.centres * r;
   const Expression trap(tf.trap, {"x"}, {}, kField + ".trap");
-  const auto levels = fermi_levels(tf);
-  // S[i][j]: the p-smoothed Fermi function at x'_i, p_j (erf in closed form per level).
+  // S[i][j]: the p-smoothed occupation at x'_i, p_j (erf in closed form per Fermi level;
+  // Gaussians for the thermal Bose and Boltzmann terms).
   std::vector<double> smoothed_p(fine * ps.momenta, 0.0);
   std::vector<double> u(fine);
   for (std::size_t i = 0; i < fine; ++i) u[i] = trap(wrap(grid, ps.x0_first + static_cast<double>(i) * h));
+  const auto levels = thermal_gaussian(tf) ? std::vector<std::pair<double, double>>{} : fermi_levels(tf);
+  if (thermal_gaussian(tf)) smooth_gaussian_terms_in_p(tf, ps, u, s_p, smoothed_p);
   const double scale = 1.0 / (std::sqrt(2.0) * s_p);
 #pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < fine; ++i) {

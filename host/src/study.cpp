@@ -23,6 +23,17 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
+bool has_thomas_fermi(const json& run) {
+  return run.contains("initial") && run["initial"].contains("thomas_fermi_l1");
+}
+
+bool any_thomas_fermi(const json& runs) {
+  for (const auto& run : runs) {
+    if (has_thomas_fermi(run)) return true;
+  }
+  return false;
+}
+
 std::string point_path(const std::string& field, std::size_t index) {
   return field + "[" + std::to_string(index) + "]";
 }
@@ -242,10 +253,12 @@ json fit_all(const json& runs) {
     }
     fits[metric] = per_time;
   }
-  // The Thomas–Fermi distance (runs[i].initial, many-body kinds) exists at t = 0 only.
-  if (first.contains("initial") && first["initial"].contains("thomas_fermi_l1")) {
+  // The Thomas–Fermi distance (runs[i].initial, many-body kinds) exists at t = 0 only, and not
+  // for a Bose gas too near degeneracy at that ħ.
+  if (any_thomas_fermi(runs)) {
     std::vector<double> hbar, error;
     for (const auto& run : runs) {
+      if (!has_thomas_fermi(run)) continue;
       const json& value = run["initial"]["thomas_fermi_l1"];
       if (!value.is_number()) continue;
       hbar.push_back(run["hbar"].get<double>());
@@ -391,14 +404,17 @@ std::string format_summary_table(const json& summary) {
     }
   }
   // Many-body kinds: particles and the Thomas–Fermi distance at t = 0 per ħ, and its rate.
-  if (!summary["runs"].empty() && summary["runs"][0].contains("initial") &&
-      summary["runs"][0]["initial"].contains("thomas_fermi_l1")) {
+  if (any_thomas_fermi(summary["runs"])) {
     table << "\nat t = 0" << std::setw(14) << "particles" << std::setw(18) << "thomas_fermi_l1\n";
     for (const auto& run : summary["runs"]) {
       table << std::scientific << std::setprecision(3) << std::setw(8) << run["hbar"].get<double>()
-            << std::defaultfloat << std::setw(14) << run["initial"]["particles"].get<double>()
-            << std::scientific << std::setw(17) << run["initial"]["thomas_fermi_l1"].get<double>()
-            << "\n";
+            << std::defaultfloat << std::setw(14) << run["initial"]["particles"].get<double>();
+      if (has_thomas_fermi(run)) {
+        table << std::scientific << std::setw(17) << run["initial"]["thomas_fermi_l1"].get<double>();
+      } else {
+        table << std::setw(17) << "-";
+      }
+      table << "\n";
     }
     if (summary.contains("fits") && summary["fits"].contains("thomas_fermi_l1")) {
       const json& fit = summary["fits"]["thomas_fermi_l1"][0];

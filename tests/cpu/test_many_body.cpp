@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 #include <numbers>
 
 #include "phasespace/config.hpp"
@@ -232,6 +233,111 @@ TEST(ManyBody, ThomasFermiDistanceFallsWithHbarAtFixedNHbar) {
   }
   EXPECT_LT(distances[1], 0.8 * distances[0]);
   EXPECT_LT(distances[2], 0.8 * distances[1]);
+}
+
+// A thermal (Boltzmann) gas in the trap it is prepared in: its Wigner function is a Gaussian of
+// variance (ħ/2)coth(ħ/2T) = T + ħ²/12T + ... in x and p, so the distance to the classical
+// Boltzmann reference of the same N falls like ħ².
+TEST(ManyBodyStudy, BoltzmannGasApproachesItsClassicalReferenceAsHbarFalls) {
+  const std::string dir = scratch_dir("boltzmann");
+  json config = kohn_config(dir);
+  config["system"]["potential"] = "0.5*x^2";
+  config["system"]["potential_derivative"] = "x";
+  config["initial_state"] = {{"kind", "boltzmann"}, {"trap", "0.5*x^2"}, {"temperature", 0.5},
+                             {"particles_times_hbar", 1.2}};
+  config["time"] = {{"t_end", pi / 200}, {"dt", pi / 200}, {"outputs", {pi / 200}}, {"scheme", "strang"}};
+  config["resolution"]["p_cut"] = 6.0;  // the occupied orbitals' momenta (to 1e-10 of N)
+  const json summary = run_study(parse_config(config));
+  ASSERT_EQ(summary["runs"].size(), 2u);
+  const double coarse = summary["runs"][0]["initial"]["thomas_fermi_l1"].get<double>();
+  const double fine = summary["runs"][1]["initial"]["thomas_fermi_l1"].get<double>();
+  EXPECT_LT(fine, 0.4 * coarse) << "hbar 0.2: " << coarse << ", hbar 0.1: " << fine;
+  std::cout << "[ info ] boltzmann thomas_fermi_l1: " << coarse << " -> " << fine << "\n";
+  EXPECT_GT(fine, 0.0);
+  EXPECT_GT(summary["fits"]["thomas_fermi_l1"][0]["rate"].get<double>(), 1.5);
+  std::filesystem::remove_all(dir);
+}
+
+// A Bose gas: at T = 1 (N·ħ = 1.2, far from degeneracy) the reference exists at every ħ; at
+// T = 0.5 its series would need more than bose_terms terms, and the metric is left out (with a
+// warning) while the study runs on and its table says "-".
+TEST(ManyBodyStudy, BoseGasReferenceOnlyAwayFromDegeneracy) {
+  for (double temperature : {1.0, 0.5}) {
+    const std::string dir = scratch_dir("bose");
+    json config = kohn_config(dir);
+    config["system"]["potential"] = "0.5*x^2";
+    config["system"]["potential_derivative"] = "x";
+    config["initial_state"] = {{"kind", "bose_einstein"}, {"trap", "0.5*x^2"},
+                               {"temperature", temperature}, {"particles_times_hbar", 1.2}};
+    config["time"] = {{"t_end", pi / 200}, {"dt", pi / 200}, {"outputs", {pi / 200}}, {"scheme", "strang"}};
+    config["resolution"]["p_cut"] = 8.0;
+    const json summary = run_study(parse_config(config));
+    for (const auto& run : summary["runs"]) {
+      EXPECT_EQ(run["initial"].contains("thomas_fermi_l1"), temperature == 1.0) << temperature;
+    }
+    const std::string table = format_summary_table(summary);
+    EXPECT_EQ(table.find("thomas_fermi_l1") != std::string::npos, temperature == 1.0) << table;
+    std::filesystem::remove_all(dir);
+  }
+}
+
+// The classical Bose-Einstein and Boltzmann gases in U = x²/2 (m = ω = 1) are sums of Gaussians,
+// e^{n(μ − H)/T}, whose smoothing by the window's Gaussians (widths s_x, s_p) is a Gaussian again:
+// the reference in closed form, and μ from N = (T/ħ)Σ_n e^{nμ/T}/n.
+double harmonic_thermal_reference(double x, double p, double mu, double temperature, double hbar,
+                                  double s_x, double s_p, std::size_t terms) {
+  double sum = 0.0;
+  for (std::size_t n = 1; n <= terms; ++n) {
+    const double variance = temperature / static_cast<double>(n);  // in x and in p
+    const double vx = variance + s_x * s_x;
+    const double vp = variance + s_p * s_p;
+    sum += std::exp(static_cast<double>(n) * mu / temperature) * std::sqrt(variance / vx) *
+           std::sqrt(variance / vp) * std::exp(-x * x / (2.0 * vx) - p * p / (2.0 * vp));
+  }
+  return sum / (2.0 * pi * hbar);
+}
+
+TEST(ManyBody, ThermalBoseAndBoltzmannReferencesMatchClosedForms) {
+  const double hbar = 0.05, temperature = 0.5, particles = 10.0;
+  const Grid grid = make_grid(-8.0, 8.0, 1024);
+  const Window window{WindowShape::gaussian, 0.3};
+  PhaseSpaceOptions options;
+  options.p_cut = 3.5;
+  const PhaseSpaceGrid ps = make_phase_space_grid(grid, hbar, window, options);
+  const double s_x = window.width / std::sqrt(2.0), s_p = hbar / (2.0 * s_x);
+  struct Case {
+    Statistics statistics;
+    double mu;  // exact: N = (T/ħ)Σ_n e^{nμ/T}/n
+    std::size_t terms;
+  };
+  const double x = particles * hbar / temperature;
+  const Case cases[] = {{Statistics::boltzmann, temperature * std::log(x), 1},
+                        {Statistics::bose_einstein, temperature * std::log(1.0 - std::exp(-x)), 200}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(to_string(c.statistics));
+    ThomasFermi tf{"0.5*x^2", 1.0, hbar, 0.0, temperature, c.statistics};
+    tf.mu = thomas_fermi_mu(grid, tf, particles);
+    EXPECT_NEAR(tf.mu, c.mu, 1e-9);
+    const auto density = thomas_fermi_density(grid, window, ps, tf);
+    double worst = 0.0, peak = 0.0;
+    for (std::size_t centre = 0; centre < ps.centres; ++centre) {
+      for (std::size_t j = 0; j < ps.momenta; ++j) {
+        const double exact = harmonic_thermal_reference(ps.x0(centre), ps.p(j), c.mu, temperature,
+                                                        hbar, s_x, s_p, c.terms);
+        worst = std::max(worst, std::abs(density[centre * ps.momenta + j] - exact));
+        peak = std::max(peak, exact);
+      }
+    }
+    EXPECT_LT(worst, 1e-12 * peak);
+  }
+  // Near degeneracy the Bose series would need too many terms: refused, naming the field.
+  ThomasFermi degenerate{"0.5*x^2", 1.0, hbar, 0.0, temperature, Statistics::bose_einstein};
+  try {
+    thomas_fermi_mu(grid, degenerate, 2000.0);
+    ADD_FAILURE() << "a degenerate Bose gas was given a semiclassical reference";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("initial_state.particles"), std::string::npos) << error.what();
+  }
 }
 
 // Expects parse_config or plan_study to throw an InputError whose message names `path`.

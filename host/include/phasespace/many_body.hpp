@@ -82,22 +82,29 @@ std::shared_ptr<const ManyBodySolution> solve_many_body(const ManyBodyState& sta
 // The ensemble Σ_k n_k |φ_k⟩⟨φ_k| (weights = occupations, trace = N).
 Ensemble many_body_ensemble(const ManyBodyState& state, const Grid& grid, double hbar);
 
-// Thomas–Fermi (semiclassical) reference f(H0(x, p))/(2πħ), f = θ(μ − H) at temperature 0 and the
-// Fermi function at temperature T > 0, smoothed as the window smooths a Wigner function: by
-// Gaussians of widths s_x in x and s_p = ħ/(2 s_x) in p, s_x² = the variance of |w|² (σ²/2 for
-// the Gaussian window: exactly the Husimi kernel; for box and hann windows a Gaussian of the
-// same position spread, an approximation). The p integral is done in closed form (erf), the x
-// integral by the trapezoid rule with steps ≤ s_x/16, periodic in x.
+// Thomas–Fermi (semiclassical) reference f(H0(x, p))/(2πħ) with the occupation function of the
+// statistics: f = θ(μ − H) for fermions at temperature 0, the Fermi function at T > 0, e^{-(H−μ)/T}
+// for boltzmann and 1/(e^{(H−μ)/T} − 1) = Σ_n e^{-n(H−μ)/T} for bose_einstein (μ below min U).
+// Smoothed as the window smooths a Wigner function: by Gaussians of widths s_x in x and
+// s_p = ħ/(2 s_x) in p, s_x² = the variance of |w|² (σ²/2 for the Gaussian window: exactly the
+// Husimi kernel; for box and hann windows a Gaussian of the same position spread, an
+// approximation). The p integral is done in closed form (erf; Gaussians for the thermal Bose and
+// Boltzmann terms), the x integral by the trapezoid rule with steps ≤ s_x/16, periodic in x.
 struct ThomasFermi {
   std::string trap;
   double mass = 1.0;
   double hbar = 1.0;
   double mu = 0.0;
   double temperature = 0.0;
+  Statistics statistics = Statistics::fermions;  // fermions and fermi_dirac: by the temperature
 };
 std::vector<double> thomas_fermi_density(const Grid& grid, const Window& window,
                                          const PhaseSpaceGrid& phase_space, const ThomasFermi& tf);
-// The μ at which the unsmoothed reference holds N particles: (1/2πħ)∬ f(H0) dx dp = N.
+// The μ at which the unsmoothed reference holds N particles: (1/2πħ)∬ f(H0) dx dp = N. Throws
+// InputError when no μ does (bose_einstein: N beyond what μ → min U holds on the grid), or when
+// the Bose series Σ_n e^{-n(H−μ)/T} needs more than bose_terms terms (a nearly degenerate gas,
+// for which the semiclassical reference means little).
+constexpr std::size_t bose_terms = 256;
 double thomas_fermi_mu(const Grid& grid, const ThomasFermi& tf, double particles);
 
 }  // namespace phasespace
