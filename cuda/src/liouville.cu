@@ -268,13 +268,11 @@ LiouvilleSolver<Real>::LiouvilleSolver(
                                         splitting_coefficients(options.scheme), {}, {}, {}, {},
                                         {}, 0.0, 0,
                                         Collisions<Real>(grid, std::move(collisions))})) {
+  check_liouville_options(grid, options);
   require(options.interpolation.kind == InterpolationKind::lagrange, "classical.interpolation",
           to_string(options.interpolation),
           "lagrange3, lagrange5, lagrange7 or lagrange9 on the cuda backend");
-  const int order = options.interpolation.order;
-  require(order >= 3 && order <= 9 && order % 2 == 1, "classical.interpolation",
-          to_string(options.interpolation), "lagrange3, lagrange5, lagrange7 or lagrange9");
-  const std::size_t points = static_cast<std::size_t>(order + 1);
+  const std::size_t points = static_cast<std::size_t>(options.interpolation.order + 1);
   require(grid.centres >= points && grid.momenta >= points, "phase_space grid",
           std::to_string(grid.centres) + " x " + std::to_string(grid.momenta),
           "at least " + std::to_string(points) + " centres and momenta (the stencil) on the cuda backend");
@@ -282,12 +280,6 @@ LiouvilleSolver<Real>::LiouvilleSolver(
   require(grid.centres < index_limit && grid.momenta < index_limit, "phase_space grid",
           std::to_string(grid.centres) + " x " + std::to_string(grid.momenta),
           "fewer than 2^31 centres and momenta on the cuda backend");
-  require(grid.dx0 > 0.0 && grid.dp > 0.0, "phase_space grid spacing",
-          "dx0 = " + format_number(grid.dx0) + ", dp = " + format_number(grid.dp), "both > 0");
-  require(options.mass > 0.0 && std::isfinite(options.mass), "system.mass",
-          format_number(options.mass), "a finite number > 0");
-  require(options.dt > 0.0 && std::isfinite(options.dt), "time.dt", format_number(options.dt),
-          "a finite number > 0");
   if (!potential.time_dependent()) {
     impl_->force.resize(grid.centres);
     for (std::size_t c = 0; c < grid.centres; ++c) impl_->force[c] = potential.derivative(grid.x0(c));

@@ -257,13 +257,13 @@ void Projector<Real>::project(const DeviceEnsemble<Real>& ensemble, DeviceDensit
   const double scale = dx * dx / (2.0 * std::numbers::pi * ps.hbar);
   std::vector<double> member_scale(members);
   for (std::size_t k = 0; k < members; ++k) member_scale[k] = ensemble.weights()[k] * scale;
-  if (s.member_scale.size() != members) s.member_scale = DeviceBuffer<double>(members);
-  s.member_scale.upload(member_scale.data(), members);
 
   if (s.callbacks == FftCallbacks::on) {
     s.project_with_callbacks(ensemble, density.impl().values.data(), member_scale, centre_block);
     return;
   }
+  if (s.member_scale.size() != members) s.member_scale = DeviceBuffer<double>(members);
+  s.member_scale.upload(member_scale.data(), members);  // the accumulate kernel reads it there
   const long period = static_cast<long>(length);
   const std::size_t first_slot = static_cast<std::size_t>(((ps.k_first % period) + period) % period);
   const Complex<Real>* psi = ensemble.impl().psi.data();

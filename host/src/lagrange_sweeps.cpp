@@ -15,22 +15,9 @@ namespace phasespace::detail {
 
 namespace {
 
-// Below this many cells a pass runs on one thread: waking a team costs more than the work,
-// and much more when the cores are shared.
-constexpr std::size_t parallel_cells = std::size_t{1} << 15;
 // The XPX pass keeps a ring of XP rows and, in place, saved rows around each chunk's start,
 // as many as the X stencils reach; beyond this many rows an XP pass and an X pass are used.
 constexpr long largest_xpx_reach = 256;
-
-// index mod length in [0, length). Window rows are at most a few lengths away: compare first,
-// since a division for each row of each window costs more than the stencil on small grids.
-long wrap(long index, long length) {
-  if (index >= 0 && index < length) return index;
-  if (index < 0 && index >= -length) return index + length;
-  if (index >= length && index < 2 * length) return index - length;
-  const long r = index % length;
-  return r < 0 ? r + length : r;
-}
 
 bool rows_aligned_for_streaming(const double* array, std::size_t momenta) {
   return reinterpret_cast<std::uintptr_t>(array) % 16 == 0 && momenta % 2 == 0;
@@ -116,7 +103,7 @@ LagrangeSweeps::LagrangeSweeps(const PhaseSpaceGrid& grid, int points, bool zero
       points_(points),
       zero_outside_(zero_outside),
       p_shifter_(p_shifter),
-      padded_momenta_(grid.momenta + 8 - grid.momenta % 8 + 8),
+      padded_momenta_(padded_row_length(grid.momenta)),
       block_stride_(padded_momenta_ + 2 * row_halo) {
   threads_.resize(static_cast<std::size_t>(std::max(1, threads)));
   for (auto& thread : threads_) {
@@ -179,46 +166,34 @@ double LagrangeSweeps::settle(std::span<double> f) {
 
 const LagrangeSweeps::PStencils& LagrangeSweeps::p_stencils(std::span<const double> force,
                                                              double cells_per_force) {
-  constexpr std::size_t kept = 4;  // yoshida4 has three P fractions
-  for (std::size_t i = 0; i < p_cache_.size(); ++i) {
-    const PStencils& cached = *p_cache_[i];
-    if (cached.cells_per_force == cells_per_force &&
-        std::equal(force.begin(), force.end(), cached.force.begin(), cached.force.end())) {
-      std::rotate(p_cache_.begin(), p_cache_.begin() + static_cast<long>(i),
-                  p_cache_.begin() + static_cast<long>(i) + 1);
-      return *p_cache_.front();
+  auto same = [&](const PStencils& cached) {
+    return cached.cells_per_force == cells_per_force &&
+           std::equal(force.begin(), force.end(), cached.force.begin(), cached.force.end());
+  };
+  auto make = [&] {
+    PStencils made;
+    made.cells_per_force = cells_per_force;
+    made.force.assign(force.begin(), force.end());
+    made.start.resize(centres_);
+    made.weights.resize(centres_ * static_cast<std::size_t>(points_));
+    for (std::size_t c = 0; c < centres_; ++c) {
+      const auto split = kernels::split_shift(force[c] * cells_per_force);
+      made.start[c] = split.offset + kernels::stencil_first(points_);
+      kernels::lagrange_weights(points_, split.fraction, made.weights.data() + c * static_cast<std::size_t>(points_));
     }
-  }
-  auto made = std::make_unique<PStencils>();
-  made->cells_per_force = cells_per_force;
-  made->force.assign(force.begin(), force.end());
-  made->start.resize(centres_);
-  made->weights.resize(centres_ * static_cast<std::size_t>(points_));
-  for (std::size_t c = 0; c < centres_; ++c) {
-    const auto split = kernels::split_shift(force[c] * cells_per_force);
-    made->start[c] = split.offset + kernels::stencil_first(points_);
-    kernels::lagrange_weights(points_, split.fraction, made->weights.data() + c * static_cast<std::size_t>(points_));
-  }
-  if (p_cache_.size() == kept) p_cache_.pop_back();
-  p_cache_.insert(p_cache_.begin(), std::move(made));
-  return *p_cache_.front();
+    return made;
+  };
+  return p_cache_.find_or_make(same, make);
 }
 
 const XStencil& LagrangeSweeps::x_stencil(double cells_per_momentum) {
-  // The recorded sweeps point at the two most recent entries, never evicted.
-  constexpr std::size_t kept = 8;  // yoshida4: four X fractions, fused or not
-  for (std::size_t i = 0; i < x_cache_.size(); ++i) {
-    if (x_cache_[i]->cells_per_momentum == cells_per_momentum) {
-      std::rotate(x_cache_.begin(), x_cache_.begin() + static_cast<long>(i),
-                  x_cache_.begin() + static_cast<long>(i) + 1);
-      return *x_cache_.front();
-    }
-  }
-  auto made = std::make_unique<XStencil>();
-  make_x_stencil(*made, cells_per_momentum);
-  if (x_cache_.size() == kept) x_cache_.pop_back();
-  x_cache_.insert(x_cache_.begin(), std::move(made));
-  return *x_cache_.front();
+  return x_cache_.find_or_make(
+      [&](const XStencil& cached) { return cached.cells_per_momentum == cells_per_momentum; },
+      [&] {
+        XStencil made;
+        make_x_stencil(made, cells_per_momentum);
+        return made;
+      });
 }
 
 void LagrangeSweeps::make_x_stencil(XStencil& stencil, double cells_per_momentum) const {
@@ -270,7 +245,7 @@ double LagrangeSweeps::x_pass(std::span<double> f) {
   const double* in = current(f);
   double* out = other(f);
   const long length = static_cast<long>(centres_);
-  auto input_row = [&](long i) { return in + static_cast<std::size_t>(wrap(i, length)) * momenta_; };
+  auto input_row = [&](long i) { return in + static_cast<std::size_t>(wrap_index(i, length)) * momenta_; };
   const bool direct = rows_aligned_for_streaming(out, momenta_);
   const std::size_t blocks = (centres_ + block_rows - 1) / block_rows;
 #pragma omp parallel num_threads(team_size())
@@ -315,7 +290,7 @@ double LagrangeSweeps::xp_pass(std::span<double> f) {
   const double* in = current(f);
   double* out = other(f);
   const long length = static_cast<long>(centres_);
-  auto input_row = [&](long i) { return in + static_cast<std::size_t>(wrap(i, length)) * momenta_; };
+  auto input_row = [&](long i) { return in + static_cast<std::size_t>(wrap_index(i, length)) * momenta_; };
   const std::size_t blocks = (centres_ + block_rows - 1) / block_rows;
   double lost = 0.0;
 #pragma omp parallel num_threads(team_size()) reduction(+ : lost)
@@ -381,20 +356,20 @@ double LagrangeSweeps::xpx_pass(std::span<double> f) {
     if (in_place) {
       double* saved = own_saved;
       for (std::size_t q = 0; q < saved_count; ++q) {
-        const long row = wrap(chunk.first + saved_low + static_cast<long>(q), length);
+        const long row = wrap_index(chunk.first + saved_low + static_cast<long>(q), length);
         std::memcpy(saved + q * momenta_, in + static_cast<std::size_t>(row) * momenta_, momenta_ * sizeof(double));
       }
 #pragma omp barrier
     }
     auto input_row = [&](long i) -> const double* {
-      if (!in_place) return in + static_cast<std::size_t>(wrap(i, length)) * momenta_;
+      if (!in_place) return in + static_cast<std::size_t>(wrap_index(i, length)) * momenta_;
       if (i >= chunk.first && i < chunk.last) return in + static_cast<std::size_t>(i) * momenta_;
       if (i < chunk.first) return own_saved + static_cast<std::size_t>(i - chunk.first - saved_low) * momenta_;
       return next_saved + static_cast<std::size_t>(i - chunk.last - saved_low) * momenta_;
     };
     thread.ring.resize(static_cast<std::size_t>(ring_rows) * padded_momenta_);
     double* ring = thread.ring.data();
-    auto ring_row = [&](long r) { return ring + static_cast<std::size_t>(wrap(r, ring_rows)) * padded_momenta_; };
+    auto ring_row = [&](long r) { return ring + static_cast<std::size_t>(wrap_index(r, ring_rows)) * padded_momenta_; };
     double* block = thread.block.data() + row_halo;
     // Each XP row's lost mass is counted by one thread: rows [first, last) + last_x_->lowest.
     const long counted_first = chunk.first + last_x_->lowest;
@@ -407,7 +382,7 @@ double LagrangeSweeps::xpx_pass(std::span<double> f) {
         x_block(input_row, next, block_rows, *first_x_, block, block_stride_, false);
         for (std::size_t r = 0; r < block_rows; ++r) {
           const long row = next + static_cast<long>(r);
-          const double row_lost = p_shift_row(static_cast<std::size_t>(wrap(row, length)), block + r * block_stride_, ring_row(row), false, thread);
+          const double row_lost = p_shift_row(static_cast<std::size_t>(wrap_index(row, length)), block + r * block_stride_, ring_row(row), false, thread);
           if (row >= counted_first && row < counted_last) lost += row_lost;
         }
       }

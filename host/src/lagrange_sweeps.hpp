@@ -120,9 +120,7 @@ class LagrangeSweeps {
   int points_;
   bool zero_outside_;
   const LineShifter& p_shifter_;
-  // Row length of the weights and the ring, padded by a cache line or more: rows 2^k values
-  // apart would share L1 sets with the rows of f they are combined with.
-  std::size_t padded_momenta_;
+  std::size_t padded_momenta_;  // padded_row_length: of the weights and the ring
   std::size_t block_stride_;
   std::vector<Thread> threads_;
 
@@ -130,7 +128,8 @@ class LagrangeSweeps {
   bool current_in_second_ = false;  // whether second_ (not f) holds the current density
 
   Pending pending_ = Pending::none;
-  std::vector<std::unique_ptr<XStencil>> x_cache_;  // most recently used first
+  // The recorded sweeps point at the two most recent entries, never evicted.
+  RecentEntries<XStencil, 8> x_cache_;  // yoshida4: four X fractions, fused or not
   const XStencil* first_x_ = nullptr;  // the recorded X sweeps (first and, for xpx, last)
   const XStencil* last_x_ = nullptr;
   // A P sweep's stencils: row c is shifted by force[c]·cells_per_force cells, reading from
@@ -143,7 +142,7 @@ class LagrangeSweeps {
     std::vector<double> weights;
   };
   const PStencils& p_stencils(std::span<const double> force, double cells_per_force);
-  std::vector<std::unique_ptr<PStencils>> p_cache_;  // most recently used first
+  RecentEntries<PStencils, 4> p_cache_;  // yoshida4 has three P fractions
   const PStencils* p_sweep_ = nullptr;                // the recorded P sweep
 
   std::vector<double> saved_rows_;  // XPX in place: the rows around each chunk's start

@@ -28,6 +28,8 @@
 
 namespace phasespace {
 
+using detail::parallel_cells;
+
 namespace {
 
 // Columns per X-sweep tile: the tile (columns × centres) stays in L2 while each row
@@ -36,9 +38,6 @@ constexpr std::size_t tile_columns = 16;
 // Lines of a tile are padded by a cache line: lines 2^k values apart would share L1 sets, and
 // the transposing copies touch all 16 at once.
 std::size_t tile_stride(std::size_t centres) { return centres + 8; }
-// Below this many cells a sweep runs on one thread: waking a team costs more than the work,
-// and much more when the cores are shared.
-constexpr std::size_t parallel_cells = std::size_t{1} << 15;
 
 void apply_collisions(const std::vector<std::shared_ptr<const CollisionOperator>>& collisions,
                       const PhaseSpaceGrid& grid, std::span<double> f, double tau, bool reverse) {
@@ -55,9 +54,9 @@ struct LiouvilleSolver::Workspace {
   struct Thread {
     detail::LineShifter::Scratch x_scratch;
     detail::LineShifter::Scratch p_scratch;
-    std::vector<double> tile;  // tile_columns lines of `centres` values, tile_stride(centres) apart
+    std::vector<double> tile;  // spectral: tile_columns lines of `centres` values, tile_stride(centres) apart
   };
-  std::unique_ptr<detail::LineShifter> x_shifter;  // along x: length centres, periodic
+  std::unique_ptr<detail::LineShifter> x_shifter;  // spectral: along x, length centres, periodic
   std::unique_ptr<detail::LineShifter> p_shifter;  // along p: length momenta
   std::vector<Thread> threads;
   std::vector<double> force;  // U'(x0_c), cached when U does not depend on t
@@ -72,10 +71,7 @@ struct LiouvilleSolver::Workspace {
   }
 };
 
-LiouvilleSolver::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& potential,
-                                 const LiouvilleOptions& options,
-                                 std::vector<std::shared_ptr<const CollisionOperator>> collisions)
-    : grid_(grid), potential_(potential), options_(options), collisions_(std::move(collisions)) {
+void check_liouville_options(const PhaseSpaceGrid& grid, const LiouvilleOptions& options) {
   require(grid.centres >= 1 && grid.momenta >= 1, "phase_space grid",
           std::to_string(grid.centres) + " x " + std::to_string(grid.momenta),
           "at least one centre and one momentum");
@@ -85,23 +81,33 @@ LiouvilleSolver::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& po
           format_number(options.mass), "a finite number > 0");
   require(options.dt > 0.0 && std::isfinite(options.dt), "time.dt", format_number(options.dt),
           "a finite number > 0");
+  detail::validate_interpolation(options.interpolation, "classical.interpolation");
+}
+
+LiouvilleSolver::LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& potential,
+                                 const LiouvilleOptions& options,
+                                 std::vector<std::shared_ptr<const CollisionOperator>> collisions)
+    : grid_(grid), potential_(potential), options_(options), collisions_(std::move(collisions)) {
+  check_liouville_options(grid, options);
   for (const auto& collision : collisions_) {
     require(collision != nullptr, "collisions", "null operator", "a collision operator");
   }
-  detail::validate_interpolation(options.interpolation, "classical.interpolation");
 
   workspace_ = std::make_unique<Workspace>();
   auto& work = *workspace_;
   work.coefficients = splitting_coefficients(options.scheme);
-  work.x_shifter = std::make_unique<detail::LineShifter>(options.interpolation, grid.centres, false);
+  const bool spectral = options.interpolation.kind == InterpolationKind::spectral;
+  if (spectral) work.x_shifter = std::make_unique<detail::LineShifter>(options.interpolation, grid.centres, false);
   work.p_shifter = std::make_unique<detail::LineShifter>(
       options.interpolation, grid.momenta, options.momentum_boundary == MomentumBoundary::zero);
   const int thread_count = std::max(1, omp_get_max_threads());
   work.threads.resize(static_cast<std::size_t>(thread_count));
   for (auto& thread : work.threads) {
-    thread.x_scratch = work.x_shifter->make_scratch();
     thread.p_scratch = work.p_shifter->make_scratch();
-    thread.tile.resize(tile_columns * tile_stride(grid.centres));
+    if (spectral) {  // the other kinds sweep x with their own machinery
+      thread.x_scratch = work.x_shifter->make_scratch();
+      thread.tile.resize(tile_columns * tile_stride(grid.centres));
+    }
   }
   if (options.interpolation.kind == InterpolationKind::lagrange) {
     work.lagrange = std::make_unique<detail::LagrangeSweeps>(

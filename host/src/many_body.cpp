@@ -242,9 +242,12 @@ bool thermal_gaussian(const ThomasFermi& tf) {
   return tf.statistics == Statistics::boltzmann || tf.statistics == Statistics::bose_einstein;
 }
 
-// Terms of the Bose series for μ = min U − gap·T: e^{-n·gap} below 1e-13 of the first.
+// The Bose series is cut where e^{-n·gap} < e^{-bose_cut} ≈ 1e-13 of its first term.
+constexpr double bose_cut = 30.0;
+
+// Terms of the Bose series for μ = min U − gap·T.
 std::size_t bose_terms_for(double gap) {
-  return static_cast<std::size_t>(std::ceil(30.0 / gap));
+  return static_cast<std::size_t>(std::ceil(bose_cut / gap));
 }
 
 std::size_t gaussian_terms(const ThomasFermi& tf, double u_min) {
@@ -323,7 +326,7 @@ double thermal_gaussian_mu(const ThomasFermi& tf, std::span<const double> u, dou
     return total * scale;
   };
   if (!bose) return u_min + tf.temperature * std::log(particles / count(0.0));
-  double near = 30.0 / static_cast<double>(bose_terms);  // the most degenerate gap allowed
+  double near = bose_cut / static_cast<double>(bose_terms);  // the most degenerate gap allowed
   double far = 60.0;
   require(count(near) >= particles, kField + ".particles", format_number(particles),
           "at most " + format_number(count(near)) +

@@ -1,9 +1,12 @@
 #pragma once
-// Private to the CPU Liouville solver: the vectorised loops of its Lagrange sweeps over rows of
-// f (centre-major, momenta contiguous), and the second array they write into.
+// Private to the CPU Liouville solver: the vectorised loops of its sweeps over rows of f
+// (centre-major, momenta contiguous), the arrays they write into, and the small pieces the
+// sweeps share.
 #include <cstddef>
 #include <cstdlib>
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 namespace phasespace::detail {
 
@@ -15,6 +18,48 @@ constexpr std::size_t lane_count = 8;
 // Values a P stencil may read beyond either end of a row held in a block: rows whose shift
 // keeps the stencil within them are shifted straight from the block.
 constexpr std::size_t row_halo = 64;
+
+// Below this many cells a sweep runs on one thread: waking a team costs more than the work,
+// and much more when the cores are shared.
+constexpr std::size_t parallel_cells = std::size_t{1} << 15;
+
+// Row length of per-column tables (stencil weights, rings), padded by a cache line or more:
+// rows 2^k values apart would share L1 sets with the rows of f they are combined with.
+inline std::size_t padded_row_length(std::size_t momenta) { return momenta + 8 - momenta % 8 + 8; }
+
+// index mod length in [0, length). Window rows are at most a few lengths away: compare first,
+// since a division for each row of each window costs more than the stencil on small grids.
+inline long wrap_index(long index, long length) {
+  if (index >= 0 && index < length) return index;
+  if (index < 0 && index >= -length) return index + length;
+  if (index >= length && index < 2 * length) return index - length;
+  const long r = index % length;
+  return r < 0 ? r + length : r;
+}
+
+// The Kept most recently used entries (stencils per shift fraction, which the splitting
+// repeats), most recent first; an entry stays where it is in memory while it is kept.
+template <class Entry, std::size_t Kept>
+class RecentEntries {
+ public:
+  // The first entry `matches` accepts, now the most recent; else make()'s, kept as such.
+  template <class Matches, class Make>
+  const Entry& find_or_make(Matches matches, Make make) {
+    for (std::size_t i = 0; i < entries_.size(); ++i) {
+      if (matches(*entries_[i])) {
+        std::rotate(entries_.begin(), entries_.begin() + static_cast<long>(i),
+                    entries_.begin() + static_cast<long>(i) + 1);
+        return *entries_.front();
+      }
+    }
+    if (entries_.size() == Kept) entries_.pop_back();
+    entries_.insert(entries_.begin(), std::make_unique<Entry>(make()));
+    return *entries_.front();
+  }
+
+ private:
+  std::vector<std::unique_ptr<Entry>> entries_;
+};
 
 // out[r·out_stride + j] = Σ_m weights[m·weight_stride + j]·window[r + m][j] for r < count and
 // j in [first, last): `count` output rows of a column run from the count + taps - 1 input rows
@@ -49,9 +94,10 @@ void fence_streamed_rows();
 void fill_row_halo(double* row, std::size_t length, std::size_t below, std::size_t above,
                    bool zero_outside);
 
-// The second array of the Lagrange sweeps, its contents undefined until written: 2 MiB
-// aligned with transparent huge pages requested, since an X sweep reads a dozen rows, each
-// momenta values apart, at once, and with 4 KiB pages every one of them is a TLB entry.
+// An f-sized work array of the sweeps (the Lagrange sweeps' second array, the spline
+// coefficients), its contents undefined until written: 2 MiB aligned with transparent huge
+// pages requested, since an X sweep reads a dozen rows, each momenta values apart, at once, and
+// with 4 KiB pages every one of them is a TLB entry.
 class HugePageArray {
  public:
   void resize(std::size_t count);

@@ -14,17 +14,8 @@ namespace phasespace::detail {
 
 namespace {
 
-// Below this many cells the sweep runs on one thread (as the other sweeps).
-constexpr std::size_t parallel_cells = std::size_t{1} << 15;
 // Terms of the periodic sums that start the recursions: |z|^48 < 1e-27.
 constexpr std::size_t start_terms = 48;
-
-long wrap(long index, long length) {
-  if (index >= 0 && index < length) return index;
-  if (index < 0 && index >= -length) return index + length;
-  const long r = index % length;
-  return r < 0 ? r + length : r;
-}
 
 }  // namespace
 
@@ -32,7 +23,7 @@ SplineXSweep::SplineXSweep(const PhaseSpaceGrid& grid, int threads)
     : grid_(grid),
       centres_(grid.centres),
       momenta_(grid.momenta),
-      padded_momenta_(grid.momenta + 8 - grid.momenta % 8 + 8),
+      padded_momenta_(padded_row_length(grid.momenta)),
       threads_(std::max(1, threads)) {}
 
 void SplineXSweep::shift(std::span<double> f, double cells_per_momentum) {
@@ -41,7 +32,7 @@ void SplineXSweep::shift(std::span<double> f, double cells_per_momentum) {
   const double* coefficients = coefficients_.data();
   const long length = static_cast<long>(centres_);
   auto coefficient_row = [&](long i) {
-    return coefficients + static_cast<std::size_t>(wrap(i, length)) * momenta_;
+    return coefficients + static_cast<std::size_t>(wrap_index(i, length)) * momenta_;
   };
   double* data = f.data();
   const bool stream = reinterpret_cast<std::uintptr_t>(data) % 16 == 0 && momenta_ % 2 == 0;
@@ -104,23 +95,17 @@ void SplineXSweep::prefilter(const double* f, std::size_t first, std::size_t las
 // The B-spline weights of each column, times the prefilter's gain -6z (left out of the
 // coefficients), kept per fraction like the Lagrange stencils.
 const XStencil& SplineXSweep::stencil(double cells_per_momentum) {
-  constexpr std::size_t kept = 8;
-  for (std::size_t i = 0; i < stencils_.size(); ++i) {
-    if (stencils_[i]->cells_per_momentum == cells_per_momentum) {
-      std::rotate(stencils_.begin(), stencils_.begin() + static_cast<long>(i),
-                  stencils_.begin() + static_cast<long>(i) + 1);
-      return *stencils_.front();
-    }
-  }
-  auto made = std::make_unique<XStencil>();
-  make_column_stencil(*made, grid_, 4, padded_momenta_, cells_per_momentum,
-                      [](double fraction, double* weights) {
-                        kernels::bspline_weights(fraction, weights);
-                        for (int m = 0; m < 4; ++m) weights[m] *= -6.0 * kernels::bspline_pole;
-                      });
-  if (stencils_.size() == kept) stencils_.pop_back();
-  stencils_.insert(stencils_.begin(), std::move(made));
-  return *stencils_.front();
+  return stencils_.find_or_make(
+      [&](const XStencil& cached) { return cached.cells_per_momentum == cells_per_momentum; },
+      [&] {
+        XStencil made;
+        make_column_stencil(made, grid_, 4, padded_momenta_, cells_per_momentum,
+                            [](double fraction, double* weights) {
+                              kernels::bspline_weights(fraction, weights);
+                              for (int m = 0; m < 4; ++m) weights[m] *= -6.0 * kernels::bspline_pole;
+                            });
+        return made;
+      });
 }
 
 int SplineXSweep::team_size() const {

@@ -34,10 +34,10 @@ class SplineXSweep {
   PhaseSpaceGrid grid_;
   std::size_t centres_;
   std::size_t momenta_;
-  std::size_t padded_momenta_;  // row length of the stencil weights
+  std::size_t padded_momenta_;  // padded_row_length: of the stencil weights
   int threads_;
   HugePageArray coefficients_;
-  std::vector<std::unique_ptr<XStencil>> stencils_;  // per fraction, most recent first
+  RecentEntries<XStencil, 8> stencils_;  // per fraction
 };
 
 }  // namespace phasespace::detail

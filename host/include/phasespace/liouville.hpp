@@ -54,6 +54,9 @@ struct LiouvilleOptions {
   MomentumBoundary momentum_boundary = MomentumBoundary::periodic;
 };
 
+// Checks the grid and options (shared by both backends); throws InputError naming the field.
+void check_liouville_options(const PhaseSpaceGrid& grid, const LiouvilleOptions& options);
+
 class LiouvilleSolver {
  public:
   LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& potential,
