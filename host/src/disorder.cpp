@@ -4,13 +4,11 @@
 #include <array>
 #include <cmath>
 #include <complex>
-#include <mutex>
 #include <numbers>
 #include <sstream>
 
 #include "phasespace/errors.hpp"
 #include "phasespace/expression.hpp"
-#include "phasespace/kernels/collision.hpp"
 
 namespace phasespace {
 
