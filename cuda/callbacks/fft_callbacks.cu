@@ -2,7 +2,8 @@
 // name (cufftXtSetJITCallback), so the element-wise work around a transform happens as cuFFT
 // loads and stores its data instead of in passes of its own:
 // - split-step drift: the forward transform multiplies each element by the kick as it loads it
-//   and by the kinetic phase as it stores it (a step is then the bare transform pair);
+//   and by the kinetic phase as it stores it (a step is then the bare transform pair); with one
+//   extra potential per member (member_split_step) the kick comes from the member's table row;
 // - projection: the forward transform loads w(m dx)·ψ(x0_c + m dx) straight from ψ (no row
 //   buffer is written) and stores only scale·|A|² into ρ (no rows are read back).
 #include <cufft.h>
@@ -11,6 +12,7 @@
 
 namespace {
 
+using phasespace::cuda::detail::MemberSplitStepCallbackInfo;
 using phasespace::cuda::detail::ProjectionCallbackInfo;
 using phasespace::cuda::detail::SplitStepCallbackInfo;
 
@@ -29,10 +31,22 @@ __device__ ComplexType load_kicked(const void* data, unsigned long long offset, 
   return multiply(value, callback.kick[offset % callback.size]);
 }
 
+// Member offset / size feels row kick_row[member] of the kick table.
 template <class ComplexType>
+__device__ ComplexType load_member_kicked(const void* data, unsigned long long offset,
+                                          const void* info) {
+  const auto& callback = *static_cast<const MemberSplitStepCallbackInfo<ComplexType>*>(info);
+  const unsigned long long member = offset / callback.size;
+  const unsigned long long point = offset - member * callback.size;
+  const ComplexType value = static_cast<const ComplexType*>(data)[offset];
+  return multiply(value, callback.kick[callback.kick_row[member] * callback.size + point]);
+}
+
+// Info: SplitStepCallbackInfo or MemberSplitStepCallbackInfo (both have kinetic and size).
+template <class ComplexType, class Info>
 __device__ void store_drifted(void* data, unsigned long long offset, ComplexType element,
                               const void* info) {
-  const auto& callback = *static_cast<const SplitStepCallbackInfo<ComplexType>*>(info);
+  const auto& callback = *static_cast<const Info*>(info);
   static_cast<ComplexType*>(data)[offset] = multiply(element, callback.kinetic[offset % callback.size]);
 }
 
@@ -90,7 +104,8 @@ extern "C" __device__ cufftDoubleComplex phasespace_split_step_load_double(
 
 extern "C" __device__ void phasespace_split_step_store_double(
     void* data, unsigned long long offset, cufftDoubleComplex element, void* info, void*) {
-  store_drifted<cufftDoubleComplex>(data, offset, element, info);
+  store_drifted<cufftDoubleComplex, SplitStepCallbackInfo<cufftDoubleComplex>>(data, offset,
+                                                                              element, info);
 }
 
 extern "C" __device__ cufftComplex phasespace_split_step_load_float(
@@ -100,7 +115,29 @@ extern "C" __device__ cufftComplex phasespace_split_step_load_float(
 
 extern "C" __device__ void phasespace_split_step_store_float(
     void* data, unsigned long long offset, cufftComplex element, void* info, void*) {
-  store_drifted<cufftComplex>(data, offset, element, info);
+  store_drifted<cufftComplex, SplitStepCallbackInfo<cufftComplex>>(data, offset, element, info);
+}
+
+extern "C" __device__ cufftDoubleComplex phasespace_member_split_step_load_double(
+    void* data, unsigned long long offset, void* info, void*) {
+  return load_member_kicked<cufftDoubleComplex>(data, offset, info);
+}
+
+extern "C" __device__ void phasespace_member_split_step_store_double(
+    void* data, unsigned long long offset, cufftDoubleComplex element, void* info, void*) {
+  store_drifted<cufftDoubleComplex, MemberSplitStepCallbackInfo<cufftDoubleComplex>>(
+      data, offset, element, info);
+}
+
+extern "C" __device__ cufftComplex phasespace_member_split_step_load_float(
+    void* data, unsigned long long offset, void* info, void*) {
+  return load_member_kicked<cufftComplex>(data, offset, info);
+}
+
+extern "C" __device__ void phasespace_member_split_step_store_float(
+    void* data, unsigned long long offset, cufftComplex element, void* info, void*) {
+  store_drifted<cufftComplex, MemberSplitStepCallbackInfo<cufftComplex>>(data, offset, element,
+                                                                         info);
 }
 
 extern "C" __device__ cufftDoubleComplex phasespace_projection_load_double(

@@ -16,6 +16,17 @@ struct SplitStepCallbackInfo {
   unsigned long long size;     // grid points
 };
 
+// Split-step drift with one extra potential per member (MemberPotentials): the kick of member
+// offset / size is row kick_row[member] of a table of rows × size phases. A struct and callbacks
+// of their own, so the single-potential transform reads no row table.
+template <class ComplexType>
+struct MemberSplitStepCallbackInfo {
+  const ComplexType* kick;              // rows × size: potential phase and damping
+  const ComplexType* kinetic;           // as SplitStepCallbackInfo::kinetic
+  unsigned long long size;              // grid points
+  const unsigned long long* kick_row;   // row of `kick` per member
+};
+
 // Projection of one member: rows are centres centre_first, centre_first + 1, ...; the load
 // gathers and windows ψ around each centre, the store adds scale·|A|² into ρ.
 template <class ComplexType, class RealType>

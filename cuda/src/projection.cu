@@ -177,7 +177,7 @@ struct Projector<Real>::Impl {
     if (!plan) plan = std::make_unique<CallbackPlan>(phase_space.fft_length, rows, "projection");
     return *plan;
   }
-  void project_with_callbacks(const DeviceEnsemble<Real>& ensemble, Real* density,
+  void project_with_callbacks(const Complex<Real>* psi, std::size_t members, Real* density,
                               const std::vector<double>& member_scale_host, std::size_t centre_block);
 };
 
@@ -230,6 +230,12 @@ const PhaseSpaceGrid& Projector<Real>::phase_space() const {
 
 template <class Real>
 void Projector<Real>::project(const DeviceEnsemble<Real>& ensemble, DeviceDensity<Real>& density) {
+  project(ensemble, 0, ensemble.weights(), density);
+}
+
+template <class Real>
+void Projector<Real>::project(const DeviceEnsemble<Real>& ensemble, std::size_t first,
+                              std::span<const double> weights, DeviceDensity<Real>& density) {
   Impl& s = *impl_;
   const PhaseSpaceGrid& ps = s.phase_space;
   require(ensemble.grid().size == s.grid.size && ensemble.grid().length == s.grid.length,
@@ -237,7 +243,13 @@ void Projector<Real>::project(const DeviceEnsemble<Real>& ensemble, DeviceDensit
           "must be the projector's grid of " + std::to_string(s.grid.size) + " points");
   require(density.cells() == ps.cells(), "density size", std::to_string(density.cells()),
           "must be centres·momenta = " + std::to_string(ps.cells()));
-  const std::size_t members = ensemble.members();
+  require(!weights.empty() && first + weights.size() <= ensemble.members(), "projected members",
+          std::to_string(first) + ".." + std::to_string(first + weights.size()),
+          "must be a non-empty range within the ensemble's " + std::to_string(ensemble.members()) +
+              " members");
+  // Members [first, first + count) are the members 0.. of a shorter ensemble starting there.
+  const Complex<Real>* psi = ensemble.impl().psi.data() + first * s.grid.size;
+  const std::size_t members = weights.size();
   const std::size_t length = ps.fft_length;
 
   // Chunk = centre_block centres × member_block members, within the budget: all centres of as
@@ -256,17 +268,17 @@ void Projector<Real>::project(const DeviceEnsemble<Real>& ensemble, DeviceDensit
   const double dx = s.grid.dx();
   const double scale = dx * dx / (2.0 * std::numbers::pi * ps.hbar);
   std::vector<double> member_scale(members);
-  for (std::size_t k = 0; k < members; ++k) member_scale[k] = ensemble.weights()[k] * scale;
+  for (std::size_t k = 0; k < members; ++k) member_scale[k] = weights[k] * scale;
 
   if (s.callbacks == FftCallbacks::on) {
-    s.project_with_callbacks(ensemble, density.impl().values.data(), member_scale, centre_block);
+    s.project_with_callbacks(psi, members, density.impl().values.data(), member_scale,
+                             centre_block);
     return;
   }
   if (s.member_scale.size() != members) s.member_scale = DeviceBuffer<double>(members);
   s.member_scale.upload(member_scale.data(), members);  // the accumulate kernel reads it there
   const long period = static_cast<long>(length);
   const std::size_t first_slot = static_cast<std::size_t>(((ps.k_first % period) + period) % period);
-  const Complex<Real>* psi = ensemble.impl().psi.data();
   Real* out = density.impl().values.data();
   for (std::size_t member_first = 0; member_first < members; member_first += member_block) {
     const std::size_t member_count = std::min(member_block, members - member_first);
@@ -292,14 +304,13 @@ void Projector<Real>::project(const DeviceEnsemble<Real>& ensemble, DeviceDensit
 // into the transform, the store callback adds the member's scale·|A|² into ρ. The row buffer is
 // only cuFFT's in-place data area.
 template <class Real>
-void Projector<Real>::Impl::project_with_callbacks(const DeviceEnsemble<Real>& ensemble,
-                                                   Real* density,
+void Projector<Real>::Impl::project_with_callbacks(const Complex<Real>* psi,
+                                                   std::size_t members, Real* density,
                                                    const std::vector<double>& member_scale_host,
                                                    std::size_t centre_block) {
   const PhaseSpaceGrid& ps = phase_space;
   const std::size_t length = ps.fft_length;
   const long period = static_cast<long>(length);
-  const Complex<Real>* psi = ensemble.impl().psi.data();
   ProjectionCallbackInfo<Complex<Real>, Real> info{};
   info.table = table.data();
   info.density = density;
@@ -309,7 +320,7 @@ void Projector<Real>::Impl::project_with_callbacks(const DeviceEnsemble<Real>& e
   info.centre_stride = ps.centre_stride;
   info.first_slot = static_cast<unsigned long long>(((ps.k_first % period) + period) % period);
   info.momenta = ps.momenta;
-  for (std::size_t member = 0; member < ensemble.members(); ++member) {
+  for (std::size_t member = 0; member < members; ++member) {
     info.psi = psi + member * grid.size;
     info.scale = static_cast<Real>(member_scale_host[member]);
     info.overwrite = member == 0 ? 1 : 0;

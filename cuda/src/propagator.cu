@@ -15,6 +15,7 @@ namespace phasespace::cuda {
 
 using detail::Complex;
 using detail::DeviceBuffer;
+using detail::MemberSplitStepCallbackInfo;
 using detail::SplitStepCallbackInfo;
 
 namespace {
@@ -73,6 +74,21 @@ __global__ void potential_kick_kernel(Complex<Real>* psi, const Complex<Real>* f
   }
 }
 
+// ψ_k(x_n) ← ψ_k(x_n)·factor[row[k]·size + n] for every member k: one extra potential per
+// member (a row of the table per distinct potential, computed on the host in double).
+template <class Real>
+__global__ void member_kick_kernel(Complex<Real>* psi, const Complex<Real>* factor,
+                                   const unsigned long long* row, std::size_t size,
+                                   std::size_t members) {
+  for (std::size_t n = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; n < size;
+       n += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
+    for (std::size_t member = 0; member < members; ++member) {
+      Complex<Real>& value = psi[member * size + n];
+      value = multiply<Real>(value, factor[row[member] * size + n]);
+    }
+  }
+}
+
 }  // namespace
 
 template <class Real>
@@ -92,6 +108,38 @@ struct SplitStepPropagator<Real>::Impl {
   std::map<double, DeviceBuffer<Complex<Real>>> kick_cache;  // time-independent potentials
   DeviceBuffer<Complex<Real>> time_dependent_kick;
   double absorbed_norm = 0.0;
+  // One extra potential per member (empty extra: the single-potential path above, unchanged).
+  MemberPotentials member_potentials;
+  DeviceBuffer<unsigned long long> member_rows;  // of_member on the device
+  std::map<double, DeviceBuffer<Complex<Real>>> member_kick_cache;  // time-independent U
+  DeviceBuffer<Complex<Real>> time_dependent_member_kick;
+  using MemberCallbackPlan =
+      detail::FftCallbackPlan<Real, MemberSplitStepCallbackInfo<Complex<Real>>>;
+  std::unique_ptr<MemberCallbackPlan> member_callback_forward;
+
+  bool per_member() const { return !member_potentials.extra.empty(); }
+
+  // The rows × size kick table for `fraction` of dt at time t, on the device: the CPU's
+  // member_kick_phases, rounded to Real.
+  const Complex<Real>* member_kick_factor(double fraction, double t) {
+    const bool cacheable = !potential.time_dependent();
+    if (cacheable) {
+      auto found = member_kick_cache.find(fraction);
+      if (found != member_kick_cache.end()) return found->second.data();
+    }
+    const auto phases = member_kick_phases(grid, potential, options, absorbing_profile,
+                                           member_potentials.extra, fraction * options.dt, t);
+    std::vector<Complex<Real>> factor(phases.size());
+    for (std::size_t i = 0; i < phases.size(); ++i) {
+      factor[i].x = static_cast<Real>(phases[i].real());
+      factor[i].y = static_cast<Real>(phases[i].imag());
+    }
+    DeviceBuffer<Complex<Real>>& target =
+        cacheable ? member_kick_cache[fraction] : time_dependent_member_kick;
+    if (target.size() != factor.size()) target = DeviceBuffer<Complex<Real>>(factor.size());
+    target.upload(factor.data(), factor.size());  // synchronous: `factor` may go out of scope
+    return target.data();
+  }
 
   // The kick factor for `fraction` of dt at time t, on the device (as the CPU's kick_phase).
   const Complex<Real>* kick_factor(double fraction, double t) {
@@ -119,6 +167,12 @@ struct SplitStepPropagator<Real>::Impl {
   }
 
   void apply_kick(Complex<Real>* psi, double fraction, double t) {
+    if (per_member()) {
+      member_kick_kernel<Real><<<detail::blocks_for(grid.size), detail::threads_per_block>>>(
+          psi, member_kick_factor(fraction, t), member_rows.data(), grid.size, members);
+      PHASESPACE_CUDA_CHECK_LAUNCH("member_kick_kernel");
+      return;
+    }
     const Complex<Real>* factor = kick_factor(fraction, t);
     potential_kick_kernel<Real><<<detail::blocks_for(grid.size), detail::threads_per_block>>>(
         psi, factor, grid.size, members);
@@ -164,8 +218,14 @@ struct SplitStepPropagator<Real>::Impl {
       apply_drift(psi, drift_fraction);
       return;
     }
-    const Complex<Real>* kick = kick_factor(kick_fraction, t);
-    callback_forward->forward(psi, {kick, kinetic_factor(drift_fraction), grid.size});
+    if (per_member()) {
+      const Complex<Real>* kick = member_kick_factor(kick_fraction, t);
+      member_callback_forward->forward(
+          psi, {kick, kinetic_factor(drift_fraction), grid.size, member_rows.data()});
+    } else {
+      const Complex<Real>* kick = kick_factor(kick_fraction, t);
+      callback_forward->forward(psi, {kick, kinetic_factor(drift_fraction), grid.size});
+    }
     plans.get(grid.size, members).inverse(psi);
   }
 
@@ -185,15 +245,35 @@ template <class Real>
 SplitStepPropagator<Real>::SplitStepPropagator(const Grid& grid, const Potential& potential,
                                                const PropagatorOptions& options,
                                                std::size_t members, FftCallbacks callbacks)
+    : SplitStepPropagator(grid, potential, options, members, MemberPotentials{}, callbacks) {}
+
+template <class Real>
+SplitStepPropagator<Real>::SplitStepPropagator(const Grid& grid, const Potential& potential,
+                                               const PropagatorOptions& options,
+                                               std::size_t members,
+                                               MemberPotentials member_potentials,
+                                               FftCallbacks callbacks)
     : impl_(std::make_unique<Impl>(Impl{grid, potential, options, members, callbacks,
                                         splitting_coefficients(options.scheme), {}, {}, {}, {},
-                                        {}, {}, 0.0})) {
+                                        {}, {}, 0.0, {}, {}, {}, {}, {}})) {
   check_propagator_options(grid, options, members);
+  Impl& s = *impl_;
   // The same profile as the CPU reference.
-  impl_->absorbing_profile = absorbing_profile(grid, options.absorbing);
-  impl_->plans.get(grid.size, members);  // plan now: a shape cuFFT rejects fails here
-  if (callbacks == FftCallbacks::on) {
-    impl_->callback_forward = std::make_unique<typename Impl::CallbackPlan>(grid.size, members, "split_step");
+  s.absorbing_profile = absorbing_profile(grid, options.absorbing);
+  // No member potentials (empty extra and of_member) is the single-potential propagator.
+  if (!member_potentials.extra.empty() || !member_potentials.of_member.empty()) {
+    s.member_potentials = checked_member_potentials(grid, members, std::move(member_potentials));
+    const auto& of_member = s.member_potentials.of_member;
+    const std::vector<unsigned long long> rows(of_member.begin(), of_member.end());
+    s.member_rows = DeviceBuffer<unsigned long long>(rows.size());
+    s.member_rows.upload(rows.data(), rows.size());
+  }
+  s.plans.get(grid.size, members);  // plan now: a shape cuFFT rejects fails here
+  if (callbacks == FftCallbacks::on && s.per_member()) {
+    s.member_callback_forward =
+        std::make_unique<typename Impl::MemberCallbackPlan>(grid.size, members, "member_split_step");
+  } else if (callbacks == FftCallbacks::on) {
+    s.callback_forward = std::make_unique<typename Impl::CallbackPlan>(grid.size, members, "split_step");
   }
 }
 
@@ -240,6 +320,13 @@ double SplitStepPropagator<Real>::absorbed_norm() const {
 template <class Real>
 const PropagatorOptions& SplitStepPropagator<Real>::options() const {
   return impl_->options;
+}
+
+template <class Real>
+std::size_t SplitStepPropagator<Real>::member_table_bytes() const {
+  std::size_t bytes = impl_->member_rows.bytes() + impl_->time_dependent_member_kick.bytes();
+  for (const auto& entry : impl_->member_kick_cache) bytes += entry.second.bytes();
+  return bytes;
 }
 
 template class SplitStepPropagator<double>;

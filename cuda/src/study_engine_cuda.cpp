@@ -1,7 +1,10 @@
 // The study's CUDA engine: one ħ point with ψ, ρ_q and ρ_c resident on the device. Only the
-// densities (and ψ for the exact observables) come back, at output times.
-#include <variant>
+// densities (and ψ for the exact observables) come back, at output times. A disorder point runs
+// the host's DisorderEngine with the device's fields (CudaDisorderBackend).
+#include <algorithm>
+#include <span>
 
+#include "../../host/src/disorder_engine.hpp"
 #include "../../host/src/study_engine.hpp"
 #include "phasespace/cuda/liouville.hpp"
 #include "phasespace/cuda/projection.hpp"
@@ -66,12 +69,49 @@ class CudaEngine : public PointEngine {
   double mass_;
 };
 
+// DisorderEngine's fields on the device: ψ with one impurity potential per realisation, each
+// batch projected in place (cuda::Projector over a member range), Boltzmann with the impurity
+// back-scattering applied by cuda::Collisions. n, j and P₊ come from a download of ψ
+// (grid.size × members values, small against the phase-space fields) by the CPU's functions.
+template <class Real>
+struct CudaDisorderBackend {
+  using Ensemble = cuda::DeviceEnsemble<Real>;
+  using Density = cuda::DeviceDensity<Real>;
+  using Propagator = cuda::SplitStepPropagator<Real>;
+  using Projector = cuda::Projector<Real>;
+  using Solver = cuda::LiouvilleSolver<Real>;
+
+  static Ensemble ensemble(const phasespace::Ensemble& start) { return Ensemble(start); }
+  static Density density(std::size_t cells) { return Density(cells); }
+  static Density batch_scratch(std::size_t cells) { return Density(cells); }
+  static void write(Density& field, std::span<const double> values) { field.upload(values); }
+  static void read(const Density& field, std::span<double> values) {
+    const auto downloaded = field.download();
+    std::copy(downloaded.begin(), downloaded.end(), values.begin());
+  }
+  static phasespace::Ensemble host(const Ensemble& ensemble) { return ensemble.download(); }
+  static void project(Projector& projector, const Ensemble& ensemble, std::size_t first,
+                      std::span<const double> weights, Density& scratch, std::span<double> out) {
+    projector.project(ensemble, first, weights, scratch);
+    read(scratch, out);
+  }
+};
+
+template <class Real>
+std::unique_ptr<PointEngine> make_engine(const StudyConfig& config, const PointPlan& plan,
+                                         MemberRange members) {
+  if (config.system.disorder) {
+    return std::make_unique<DisorderEngine<CudaDisorderBackend<Real>>>(config, plan, members);
+  }
+  return std::make_unique<CudaEngine<Real>>(config, plan, members);
+}
+
 }  // namespace
 
 std::unique_ptr<PointEngine> make_cuda_engine(const StudyConfig& config, const PointPlan& plan,
                                               MemberRange members) {
-  if (config.precision == "float") return std::make_unique<CudaEngine<float>>(config, plan, members);
-  return std::make_unique<CudaEngine<double>>(config, plan, members);
+  if (config.precision == "float") return make_engine<float>(config, plan, members);
+  return make_engine<double>(config, plan, members);
 }
 
 }  // namespace phasespace

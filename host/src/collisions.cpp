@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <numbers>
@@ -252,8 +253,9 @@ double fourier_squared(const ImpurityShape& shape, double q, double hbar) {
 
 class Backscattering final : public CollisionOperator {
  public:
-  Backscattering(const ImpurityShape& shape, double density, double mass, double hbar)
-      : shape_(shape), density_(density), mass_(mass), hbar_(hbar) {}
+  // rate(p) = W(p) >= 0; `name` says which rate (messages, CollisionOperator::name).
+  Backscattering(std::function<double(double)> rate, std::string name)
+      : rate_(std::move(rate)), name_(std::move(name)) {}
 
   void apply(const PhaseSpaceGrid& grid, double tau, std::span<double> f) const override {
     const std::vector<double> decay = pair_decay(grid, tau);
@@ -266,7 +268,7 @@ class Backscattering final : public CollisionOperator {
       }
     }
   }
-  std::string name() const override { return "backscattering"; }
+  std::string name() const override { return name_; }
 
   // e^{-2W(p_j)τ} for the pairs (j, momenta - 1 - j), j < momenta/2.
   std::vector<double> pair_decay(const PhaseSpaceGrid& grid, double tau) const {
@@ -274,7 +276,7 @@ class Backscattering final : public CollisionOperator {
     require(grid.momentum_symmetric(), "phase_space momenta",
             "k_first = " + std::to_string(grid.k_first) + ", " + std::to_string(grid.momenta) +
                 " momenta",
-            "a momentum-symmetric grid (p_j = -p_{P-1-j}, e.g. set p_cut) for back-scattering");
+            "a momentum-symmetric grid (p_j = -p_{P-1-j}, e.g. set p_cut) for " + name_);
     const std::vector<double>& rates = rates_on(grid);
     std::vector<double> decay(grid.momenta / 2);
     for (std::size_t j = 0; j < decay.size(); ++j) decay[j] = std::exp(-2.0 * rates[j] * tau);
@@ -287,18 +289,14 @@ class Backscattering final : public CollisionOperator {
     std::lock_guard<std::mutex> lock(mutex_);
     if (cached_ && same_grid(grid, cached_grid_)) return rates_;
     rates_.resize(grid.momenta / 2);
-    for (std::size_t j = 0; j < rates_.size(); ++j) {
-      rates_[j] = backscattering_rate(shape_, density_, mass_, hbar_, grid.p(j));
-    }
+    for (std::size_t j = 0; j < rates_.size(); ++j) rates_[j] = rate_(grid.p(j));
     cached_grid_ = grid;
     cached_ = true;
     return rates_;
   }
 
-  ImpurityShape shape_;
-  double density_;
-  double mass_;
-  double hbar_;
+  std::function<double(double)> rate_;
+  std::string name_;
   mutable std::mutex mutex_;
   mutable std::vector<double> rates_;
   mutable PhaseSpaceGrid cached_grid_;
@@ -443,7 +441,17 @@ std::shared_ptr<const CollisionOperator> make_backscattering(const ImpurityShape
   require(mass > 0.0 && std::isfinite(mass), "system.mass", format_number(mass),
           "a finite number > 0");
   require(hbar > 0.0 && std::isfinite(hbar), "hbar", format_number(hbar), "a finite number > 0");
-  return std::make_shared<Backscattering>(shape, density, mass, hbar);
+  return std::make_shared<Backscattering>(
+      [shape, density, mass, hbar](double p) {
+        return backscattering_rate(shape, density, mass, hbar, p);
+      },
+      "backscattering");
+}
+
+std::shared_ptr<const CollisionOperator> make_backscattering(std::function<double(double)> rate,
+                                                             std::string name) {
+  require(static_cast<bool>(rate), "back-scattering rate", "empty", "a function W(p)");
+  return std::make_shared<Backscattering>(std::move(rate), std::move(name));
 }
 
 std::shared_ptr<const CollisionOperator> make_rate_matrix(std::vector<std::vector<double>> generator) {

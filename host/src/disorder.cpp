@@ -4,13 +4,11 @@
 #include <array>
 #include <cmath>
 #include <complex>
-#include <mutex>
 #include <numbers>
 #include <sstream>
 
 #include "phasespace/errors.hpp"
 #include "phasespace/expression.hpp"
-#include "phasespace/kernels/collision.hpp"
 
 namespace phasespace {
 
@@ -106,53 +104,6 @@ std::uint64_t splitmix64(std::uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
 }
-
-// Back-scattering at a tabulated rate per momentum cell (the rates are computed on first use).
-class ImpurityScattering final : public CollisionOperator {
- public:
-  ImpurityScattering(ScatteringRate rate, const ImpurityShape& shape, double density, double mass,
-                     double hbar)
-      : rate_(rate), shape_(shape), density_(density), mass_(mass), hbar_(hbar) {}
-
-  void apply(const PhaseSpaceGrid& grid, double tau, std::span<double> f) const override {
-    require(grid.momentum_symmetric(), "phase_space momenta",
-            std::to_string(grid.momenta) + " momenta",
-            "a momentum-symmetric grid (set phase_space.p_max) for impurity back-scattering");
-    const std::vector<double>& rates = rates_on(grid);
-    const std::size_t momenta = grid.momenta;
-    std::vector<double> decay(momenta / 2);
-    for (std::size_t j = 0; j < decay.size(); ++j) decay[j] = std::exp(-2.0 * rates[j] * tau);
-#pragma omp parallel for schedule(static)
-    for (std::size_t c = 0; c < grid.centres; ++c) {
-      double* row = f.data() + c * momenta;
-      for (std::size_t j = 0; j < decay.size(); ++j) {
-        kernels::backscatter_pair(row[j], row[momenta - 1 - j], decay[j]);
-      }
-    }
-  }
-  std::string name() const override {
-    return rate_ == ScatteringRate::born ? "impurities (born)" : "impurities (t_matrix)";
-  }
-
- private:
-  const std::vector<double>& rates_on(const PhaseSpaceGrid& grid) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (rates_.size() == grid.momenta / 2 && grid.p(0) == first_p_) return rates_;
-    rates_.resize(grid.momenta / 2);
-    for (std::size_t j = 0; j < rates_.size(); ++j) {
-      rates_[j] = scattering_rate(rate_, shape_, density_, mass_, hbar_, grid.p(j));
-    }
-    first_p_ = grid.p(0);
-    return rates_;
-  }
-
-  ScatteringRate rate_;
-  ImpurityShape shape_;
-  double density_, mass_, hbar_;
-  mutable std::mutex mutex_;
-  mutable std::vector<double> rates_;
-  mutable double first_p_ = 0.0;
-};
 
 }  // namespace
 
@@ -350,7 +301,12 @@ std::shared_ptr<const CollisionOperator> make_impurity_scattering(ScatteringRate
                                                                   const ImpurityShape& shape,
                                                                   double density, double mass,
                                                                   double hbar) {
-  return std::make_shared<ImpurityScattering>(rate, shape, density, mass, hbar);
+  // Back-scattering at this rate, cached per grid: the CUDA backend applies it on the device.
+  return make_backscattering(
+      [rate, shape, density, mass, hbar](double p) {
+        return scattering_rate(rate, shape, density, mass, hbar, p);
+      },
+      rate == ScatteringRate::born ? "impurities (born)" : "impurities (t_matrix)");
 }
 
 std::mt19937_64 realisation_engine(std::uint64_t seed, std::size_t realisation) {

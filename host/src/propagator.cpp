@@ -45,6 +45,46 @@ inline complex multiply(const complex& a, const complex& b) {
 
 }  // namespace
 
+MemberPotentials checked_member_potentials(const Grid& grid, std::size_t members,
+                                           MemberPotentials potentials) {
+  if (potentials.of_member.empty()) {
+    for (std::size_t k = 0; k < potentials.extra.size(); ++k) potentials.of_member.push_back(k);
+  }
+  require(potentials.of_member.size() == members, "member potentials",
+          std::to_string(potentials.of_member.size()) + " members",
+          "must give one potential index per ensemble member (" + std::to_string(members) + ")");
+  for (std::size_t i = 0; i < potentials.extra.size(); ++i) {
+    require(potentials.extra[i].size() == grid.size, "member potentials[" + std::to_string(i) + "]",
+            std::to_string(potentials.extra[i].size()) + " values",
+            "must have one value per grid point (" + std::to_string(grid.size) + ")");
+  }
+  for (std::size_t index : potentials.of_member) {
+    require(index < potentials.extra.size(), "member potential index", std::to_string(index),
+            "must be < " + std::to_string(potentials.extra.size()));
+  }
+  return potentials;
+}
+
+std::vector<complex> member_kick_phases(const Grid& grid, const Potential& potential,
+                                        const PropagatorOptions& options,
+                                        const std::vector<double>& absorbing,
+                                        const std::vector<std::vector<double>>& extra, double tau,
+                                        double t) {
+  const std::size_t size = grid.size;
+  std::vector<double> base(size);
+  potential.sample(grid, t, base);
+  std::vector<complex> phase(extra.size() * size);
+#pragma omp parallel for schedule(static)
+  for (std::size_t i = 0; i < extra.size(); ++i) {
+    for (std::size_t n = 0; n < size; ++n) {
+      const double angle = kernels::potential_angle(base[n] + extra[i][n], options.hbar, tau);
+      const double damping = absorbing.empty() ? 1.0 : std::exp(-absorbing[n] * tau / options.hbar);
+      phase[i * size + n] = std::polar(damping, angle);
+    }
+  }
+  return phase;
+}
+
 void check_propagator_options(const Grid& grid, const PropagatorOptions& options,
                               std::size_t members) {
   require(grid.size >= 2, "grid.size", std::to_string(grid.size), "must be >= 2");
@@ -105,25 +145,7 @@ SplitStepPropagator::SplitStepPropagator(const Grid& grid, const Potential& pote
                                          const PropagatorOptions& options, std::size_t members,
                                          MemberPotentials member_potentials)
     : SplitStepPropagator(grid, potential, options, members) {
-  if (member_potentials.of_member.empty()) {
-    for (std::size_t k = 0; k < member_potentials.extra.size(); ++k) {
-      member_potentials.of_member.push_back(k);
-    }
-  }
-  require(member_potentials.of_member.size() == members, "member potentials",
-          std::to_string(member_potentials.of_member.size()) + " members",
-          "must give one potential index per ensemble member (" + std::to_string(members) + ")");
-  for (std::size_t i = 0; i < member_potentials.extra.size(); ++i) {
-    require(member_potentials.extra[i].size() == grid.size,
-            "member potentials[" + std::to_string(i) + "]",
-            std::to_string(member_potentials.extra[i].size()) + " values",
-            "must have one value per grid point (" + std::to_string(grid.size) + ")");
-  }
-  for (std::size_t index : member_potentials.of_member) {
-    require(index < member_potentials.extra.size(), "member potential index", std::to_string(index),
-            "must be < " + std::to_string(member_potentials.extra.size()));
-  }
-  member_potentials_ = std::move(member_potentials);
+  member_potentials_ = checked_member_potentials(grid, members, std::move(member_potentials));
 }
 
 SplitStepPropagator::~SplitStepPropagator() = default;
@@ -134,22 +156,9 @@ const std::vector<complex>& SplitStepPropagator::member_kick_phase(double fracti
     auto found = member_kick_cache_.find(fraction);
     if (found != member_kick_cache_.end()) return found->second;
   }
-  const double tau = fraction * options_.dt;
-  const std::size_t size = grid_.size;
-  std::vector<double> base(size);
-  potential_.sample(grid_, t, base);
-  const auto& extra = member_potentials_.extra;
-  std::vector<complex> phase(extra.size() * size);
-#pragma omp parallel for schedule(static)
-  for (std::size_t i = 0; i < extra.size(); ++i) {
-    for (std::size_t n = 0; n < size; ++n) {
-      const double angle = kernels::potential_angle(base[n] + extra[i][n], options_.hbar, tau);
-      const double damping = absorbing_profile_.empty()
-                                 ? 1.0
-                                 : std::exp(-absorbing_profile_[n] * tau / options_.hbar);
-      phase[i * size + n] = std::polar(damping, angle);
-    }
-  }
+  std::vector<complex> phase = member_kick_phases(grid_, potential_, options_, absorbing_profile_,
+                                                  member_potentials_.extra,
+                                                  fraction * options_.dt, t);
   if (cacheable) return member_kick_cache_[fraction] = std::move(phase);
   time_dependent_member_kick_ = std::move(phase);
   return time_dependent_member_kick_;

@@ -66,12 +66,21 @@ std::string format_bytes(double bytes) {
 double device_memory_estimate(const StudyConfig& config, const PointPlan& point) {
   const double real = config.precision == "float" ? 4.0 : 8.0;
   const double psi = 2.0 * real * static_cast<double>(point.members * point.grid.size);
-  const double tables = 4.0 * 2.0 * real * static_cast<double>(point.grid.size);
+  double tables = 4.0 * 2.0 * real * static_cast<double>(point.grid.size);
   const double projector = 2.0 * 256e6;
   // ρ_q, ρ_c, the sweeps' second array, and f_eq of each relaxation towards a given one.
   double field_count = 3.0;
   for (const auto& collision : config.classical.collisions) {
     if (collision.kind == "relaxation" && collision.equilibrium) field_count += 1.0;
+  }
+  if (config.system.disorder) {
+    // point.members counts every realisation's members (plan_disorder_point). Per realisation
+    // a row of kick phases for each cached kick fraction (up to four), a row index per member;
+    // the free Liouville density and its solver's second array.
+    const double realisations = static_cast<double>(config.system.disorder->realisations);
+    tables += 4.0 * 2.0 * real * static_cast<double>(point.grid.size) * realisations +
+              8.0 * static_cast<double>(point.members);
+    field_count += 2.0;
   }
   const double fields = field_count * real * static_cast<double>(point.phase_space.cells());
   return 2.0 * psi + tables + projector + fields;
@@ -155,9 +164,6 @@ StudyPlan plan_study(const StudyConfig& config, const std::string& backend_overr
     require(config.classical.interpolation.kind == InterpolationKind::lagrange,
             "classical.interpolation", to_string(config.classical.interpolation),
             "backend cuda interpolates with lagrange3..lagrange9 only so far");
-    require(!config.system.disorder, "system.disorder", "given",
-            "disorder ensembles (one potential per member) run on backend cpu only so far; "
-            "use backend cpu");
   }
   const double length = config.system.x_max - config.system.x_min;
   for (std::size_t i = 0; i < config.hbar.size(); ++i) {

@@ -90,16 +90,53 @@ TEST(DisorderRates, GaussianReflectionTwoIntegrationsAgree) {
   }
 }
 
+// A classical grid of `centres` from x0_first by dx0, and the odd number `momenta` of momenta
+// symmetric about p = 0, dp apart.
+PhaseSpaceGrid symmetric_grid(std::size_t centres, double x0_first, double dx0, std::size_t momenta,
+                              double dp) {
+  PhaseSpaceGrid grid;
+  grid.centres = centres;
+  grid.x0_first = x0_first;
+  grid.dx0 = dx0;
+  grid.momenta = momenta;
+  grid.k_first = -static_cast<long>(momenta / 2);
+  grid.dp = dp;
+  return grid;
+}
+
+// The impurity back-scattering is back-scattering (collision_kind) at the chosen rate: the CUDA
+// backend applies collision_factors, e^{-2W(p_j)τ} per pair (j, P-1-j), as apply() does.
+TEST(DisorderBoltzmann, ImpurityScatteringDescribesItselfForTheDevice) {
+  const PhaseSpaceGrid grid = symmetric_grid(3, -1.0, 1.0, 9, 0.2);
+  const double mass = 1.0, hbar = 0.1, density = 1.5, tau = 0.3;
+  const ImpurityShape shape = gaussian(0.05, 0.08);
+  for (ScatteringRate rate : {ScatteringRate::t_matrix, ScatteringRate::born}) {
+    const auto scattering = make_impurity_scattering(rate, shape, density, mass, hbar);
+    ASSERT_EQ(collision_kind(*scattering), CollisionKind::backscattering);
+    const std::vector<double> decay = collision_factors(*scattering, grid, tau);
+    ASSERT_EQ(decay.size(), 4u);
+    std::vector<double> f(grid.cells());
+    for (std::size_t i = 0; i < f.size(); ++i) f[i] = 1.0 + 0.1 * static_cast<double>(i);
+    const std::vector<double> before = f;
+    scattering->apply(grid, tau, f);
+    for (std::size_t j = 0; j < decay.size(); ++j) {
+      const double w = scattering_rate(rate, shape, density, mass, hbar, grid.p(j));
+      EXPECT_DOUBLE_EQ(decay[j], std::exp(-2.0 * w * tau)) << "j = " << j;
+      for (std::size_t c = 0; c < grid.centres; ++c) {
+        const double a = before[c * 9 + j], b = before[c * 9 + 8 - j];
+        const double even = 0.5 * (a + b), odd = 0.5 * (a - b) * decay[j];
+        EXPECT_NEAR(f[c * 9 + j], even + odd, 1e-14) << "c = " << c << ", j = " << j;
+        EXPECT_NEAR(f[c * 9 + 8 - j], even - odd, 1e-14) << "c = " << c << ", j = " << j;
+      }
+    }
+    EXPECT_EQ(f[4], before[4]);  // p = 0 is its own mirror
+  }
+}
+
 // Homogeneous Boltzmann: all density in one momentum cell p0 > 0; then exactly
 // P₊(t) = ½(1 + e^{−2γt}) and ⟨x⟩(t) − x0 = (v/2γ)(1 − e^{−2γt}), γ = W(p0).
 TEST(DisorderBoltzmann, HomogeneousRelaxationOfARightMover) {
-  PhaseSpaceGrid grid;
-  grid.centres = 400;
-  grid.x0_first = -20.0;
-  grid.dx0 = 0.1;
-  grid.momenta = 101;
-  grid.k_first = -50;
-  grid.dp = 0.01;
+  const PhaseSpaceGrid grid = symmetric_grid(400, -20.0, 0.1, 101, 0.01);
   const std::size_t j0 = 100;  // p0 = 0.5
   const double p0 = grid.p(j0), mass = 1.0, hbar = 0.1, beta = 1.0, density = 1.0;
   const ImpurityShape shape = delta(beta * hbar * p0 / mass);

@@ -17,6 +17,7 @@
 #include "phasespace/cuda/collisions.hpp"
 #include "phasespace/cuda/device_data.hpp"
 #include "phasespace/cuda/liouville.hpp"
+#include "phasespace/disorder.hpp"
 #include "phasespace/liouville.hpp"
 
 namespace phasespace {
@@ -93,6 +94,13 @@ std::shared_ptr<const CollisionOperator> make_operator(const std::string& name,
   }
   if (name == "maxwellian_relaxation") return make_relaxation(0.4, 1.0, std::nullopt);
   if (name == "backscattering") return make_backscattering(weak_impurity(), 2.0, 1.0, grid.hbar);
+  // The disorder study's impurity back-scattering (disorder.hpp), exact and golden-rule rates.
+  if (name == "impurity_t_matrix") {
+    return make_impurity_scattering(ScatteringRate::t_matrix, weak_impurity(), 2.0, 1.0, grid.hbar);
+  }
+  if (name == "impurity_born") {
+    return make_impurity_scattering(ScatteringRate::born, weak_impurity(), 2.0, 1.0, grid.hbar);
+  }
   if (name == "golden_rule_matrix") {
     return make_rate_matrix(golden_rule_generator(grid, weak_impurity(), 2.0, 1.0));
   }
@@ -122,9 +130,9 @@ void check_operator(const std::string& name, const PhaseSpaceGrid& grid) {
             << grid.centres << " x " << grid.momenta << ": " << result.detail << "\n";
 }
 
-const std::vector<std::string> operator_names = {"given_relaxation", "maxwellian_relaxation",
-                                                 "backscattering", "golden_rule_matrix",
-                                                 "random_matrix"};
+const std::vector<std::string> operator_names = {
+    "given_relaxation", "maxwellian_relaxation", "backscattering", "impurity_t_matrix",
+    "impurity_born",    "golden_rule_matrix",    "random_matrix"};
 
 class CudaCollisionOperators : public ::testing::TestWithParam<std::string> {};
 
@@ -288,6 +296,11 @@ TEST(CudaCollisions, AdvanceWithCollisionsMatchesCpuInDouble) {
   }
   check_advance<double>({make_rate_matrix(random_generator(grid.momenta, gpu_test::fresh_seed()))},
                         "a rate matrix", Scheme::strang, MomentumBoundary::zero, 1e-10);
+  // The disorder study's Boltzmann solver: the impurity back-scattering at the exact rate.
+  check_advance<double>({make_impurity_scattering(ScatteringRate::t_matrix, weak_impurity(), 2.0,
+                                                  1.1, grid.hbar)},
+                        "impurity scattering (t_matrix)", Scheme::strang, MomentumBoundary::zero,
+                        1e-10);
 }
 
 TEST(CudaCollisions, AdvanceWithCollisionsMatchesCpuInFloat) {

@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cmath>
 #include <iostream>
 #include <string>
 
@@ -156,6 +155,70 @@ TEST(CudaProjection, FftCallbacksMatchCpu) {
   const ProjectionCase cut{1500, 2, 0.03, Window{WindowShape::gaussian, 0.4}, long_rows,
                            std::size_t{256} << 20};
   check_against_cpu<float>(cut, 1e-4, on);
+}
+
+// Members [first, first + count) of an ensemble with their own weights (one batch of a disorder
+// ensemble), read in place, against the CPU projection of a copy of those members.
+template <class Real>
+void check_member_range(const ProjectionCase& c, std::size_t first, std::size_t count,
+                        double tolerance, cuda::FftCallbacks callbacks) {
+  const unsigned int seed = gpu_test::fresh_seed();
+  const Grid grid = make_grid(-5.0, 6.0, c.points);
+  const PhaseSpaceGrid phase_space = make_phase_space_grid(grid, c.hbar, c.window, c.options);
+  SCOPED_TRACE(std::string(gpu_test::precision_name<Real>()) +
+               (callbacks == cuda::FftCallbacks::on ? ", fft callbacks" : "") + ", members " +
+               std::to_string(first) + ".." + std::to_string(first + count) + " of " +
+               std::to_string(c.members) + ", budget " + std::to_string(c.device_budget) +
+               ", seed " + std::to_string(seed));
+  const Ensemble ensemble = gpu_test::random_ensemble(grid, c.members, seed);
+  Ensemble batch(grid, 0);
+  std::vector<double> weights;
+  for (std::size_t k = first; k < first + count; ++k) {
+    weights.push_back(3.0 * ensemble.weights[k]);  // not the ensemble's own weights
+    batch.add(weights.back(), ensemble.member(k));
+  }
+  std::vector<double> expected(phase_space.cells());
+  Projector cpu(grid, c.window, phase_space);
+  cpu.project(batch, expected);
+
+  cuda::DeviceEnsemble<Real> device(ensemble);
+  cuda::Projector<Real> gpu(grid, c.window, phase_space, c.device_budget, callbacks);
+  cuda::DeviceDensity<Real> density(phase_space.cells());  // poisoned: unwritten cells are NaN
+  gpu.project(device, first, weights, density);
+  const auto result = compare(density.download(), expected);
+  EXPECT_LT(result.relative_l2, tolerance) << result.detail;
+  std::cout << "[ info ] projection of members " << first << ".." << first + count << " "
+            << gpu_test::precision_name<Real>() << ": " << result.detail << "\n";
+}
+
+TEST(CudaProjection, MemberRangeMatchesCpuProjectionOfThoseMembers) {
+  PHASESPACE_REQUIRE_DEVICE();
+  ProjectionCase c = box_case_chunked();
+  c.members = 7;
+  c.device_budget = 7 * 300 * sizeof(double) * 2;  // chunks of 7 centres of one member
+  check_member_range<double>(c, 2, 3, 1e-10, cuda::FftCallbacks::off);
+  check_member_range<float>(c, 4, 3, 1e-4, cuda::FftCallbacks::off);
+  c.device_budget = 2 * 192 * 300 * sizeof(double) * 2;  // all 192 centres of two members
+  check_member_range<double>(c, 1, 5, 1e-10, cuda::FftCallbacks::off);
+  ProjectionCase whole = gaussian_case();  // all centres of all members in one chunk
+  whole.members = 6;
+  check_member_range<double>(whole, 1, 4, 1e-10, cuda::FftCallbacks::off);
+  check_member_range<double>(whole, 5, 1, 1e-10, cuda::FftCallbacks::off);
+  check_member_range<double>(whole, 3, 2, 1e-10, cuda::FftCallbacks::on);
+  check_member_range<float>(whole, 0, 2, 1e-4, cuda::FftCallbacks::on);
+}
+
+TEST(CudaProjection, MemberRangeOutsideTheEnsembleIsAnInputError) {
+  PHASESPACE_REQUIRE_DEVICE();
+  const Grid grid = make_grid(-5.0, 6.0, 1000);
+  const Window window{WindowShape::gaussian, 0.3};
+  const PhaseSpaceGrid phase_space = make_phase_space_grid(grid, 0.05, window);
+  cuda::Projector<double> gpu(grid, window, phase_space);
+  cuda::DeviceEnsemble<double> ensemble(gpu_test::random_ensemble(grid, 3, 1u));
+  cuda::DeviceDensity<double> density(phase_space.cells());
+  const std::vector<double> two{0.5, 0.5};
+  EXPECT_THROW(gpu.project(ensemble, 2, two, density), InputError);
+  EXPECT_THROW(gpu.project(ensemble, 0, std::vector<double>{}, density), InputError);
 }
 
 TEST(CudaProjection, WrongDensitySizeIsAnInputError) {

@@ -102,5 +102,62 @@ TEST(CudaStudy, DoubleStudyWithCollisionsMatchesTheCpuReference) {
   EXPECT_LT(difference, 1e-9) << where;
 }
 
+// A small disorder study (tests/cpu/test_disorder.cpp's, shorter and coarser): 8 realisations
+// of Gaussian impurities in 4 batches, t-matrix Boltzmann. On the device: ψ with one impurity
+// potential per realisation, each batch projected in place, Boltzmann with the impurity
+// back-scattering and the free Liouville solver.
+json disorder_config(const std::string& backend, const std::string& precision,
+                     const std::string& dir) {
+  json config = json::parse(R"({
+    "name": "gpu_disorder_test",
+    "system": {"mass": 1.0, "domain": [-12.0, 12.0],
+      "potential": "0.02*x^2", "potential_derivative": "0.04*x",
+      "disorder": {"impurity": {"shape": "gaussian", "width": {"coefficient": 0.2, "exponent": 1}},
+                   "reference_momentum": 1.0, "scattering_time": 1.0, "born_parameter": 0.5,
+                   "realisations": 8, "batches": 4, "rate": "t_matrix", "seed": 3}},
+    "initial_state": {"kind": "gaussian", "x0": -3.0, "p0": 1.0, "sigma": 1.5},
+    "hbar": [0.1],
+    "resolution": {"points": 2048},
+    "window": {"shape": "gaussian", "width": 0.5},
+    "phase_space": {"p_max": 2.0},
+    "time": {"t_end": 0.5, "dt": 0.005, "outputs": [0.25, 0.5], "scheme": "yoshida4"},
+    "classical": {"interpolation": "lagrange5", "dt": 0.0125},
+    "metrics": {"weak_width": [0.3, 0.1]}
+  })");
+  config["backend"] = backend;
+  config["precision"] = precision;
+  config["output"] = {{"dir", dir}, {"fields", false}, {"figures", false}};
+  return config;
+}
+
+// Every metric of the disorder point (the distances and their standard errors over batches,
+// P₊ and ⟨x⟩ of the quantum average, Boltzmann and free Liouville) on both backends.
+TEST(CudaStudy, DisorderStudyMatchesTheCpuReference) {
+  PHASESPACE_REQUIRE_DEVICE();
+  const json cpu = run_study(parse_config(disorder_config("cpu", "double", scratch("disorder_cpu"))));
+  const json gpu =
+      run_study(parse_config(disorder_config("cuda", "double", scratch("disorder_cuda"))));
+  EXPECT_EQ(gpu["backend"], "cuda");
+  ASSERT_TRUE(gpu["runs"][0]["metrics"].contains("p_plus_q_stderr"));
+  const auto [difference, where] = largest_difference(cpu, gpu);
+  std::cout << "[ info ] disorder study cuda double vs cpu: largest metric difference "
+            << difference << " (" << where << ")\n";
+  EXPECT_LT(difference, 1e-9) << where;
+}
+
+TEST(CudaStudy, DisorderFloatStudyStaysCloseToTheCpuReference) {
+  PHASESPACE_REQUIRE_DEVICE();
+  const json cpu =
+      run_study(parse_config(disorder_config("cpu", "double", scratch("disorder_float_cpu"))));
+  const json single =
+      run_study(parse_config(disorder_config("cuda", "float", scratch("disorder_float"))));
+  const auto [difference, where] = largest_difference(cpu, single);
+  std::cout << "[ info ] disorder study cuda float vs cpu double: largest metric difference "
+            << difference << " (" << where << ")\n";
+  // As FloatStudyStaysCloseToTheDoubleOne: float rounding over a few hundred steps, far below
+  // the distances and standard errors measured (~1e-2).
+  EXPECT_LT(difference, 1e-3) << where;
+}
+
 }  // namespace
 }  // namespace phasespace

@@ -35,6 +35,11 @@ double backscattering_rate(const ImpurityShape& shape, double density, double ma
 std::shared_ptr<const CollisionOperator> make_backscattering(const ImpurityShape& shape,
                                                              double density, double mass,
                                                              double hbar);
+// The same at any rate W(p) >= 0 (the disorder study's born or t_matrix rate, disorder.hpp),
+// cached per grid; `name` is the operator's name. The CUDA backend applies it as it applies the
+// one above (collision_kind: backscattering).
+std::shared_ptr<const CollisionOperator> make_backscattering(std::function<double(double)> rate,
+                                                             std::string name);
 
 // General rate matrix between momentum cells: df_k/dt = Σ_l (Q_lk f_l) - f_k Σ_l Q_kl, given as
 // the generator G (P×P, G[k][l] = rate from l to k for k≠l, columns summing to zero); applied
@@ -50,8 +55,7 @@ std::vector<std::vector<double>> golden_rule_generator(const PhaseSpaceGrid& gri
 // computed in double by the code their CPU apply() runs (and from its caches), so both backends
 // multiply by the same numbers.
 enum class CollisionKind { given_relaxation, maxwellian_relaxation, backscattering, rate_matrix };
-// Which operator of the make_* functions above `collision` is; nullopt for any other (e.g. the
-// disorder study's impurity scattering).
+// Which operator of the make_* functions above `collision` is; nullopt for any other.
 std::optional<CollisionKind> collision_kind(const CollisionOperator& collision);
 // The factors C(τ) applies on `grid`, with τ and the grid checked as apply() checks them:
 //   relaxation (either kind): {e^{-τ/τ_relax}};

@@ -48,6 +48,20 @@ struct MemberPotentials {
   std::vector<std::size_t> of_member;
 };
 
+// Checks `potentials` against the grid and the member count (each extra potential grid.size
+// values, one index < extra.size() per member) and returns them with of_member filled (empty:
+// member k uses extra[k]). Shared by both backends; throws InputError saying what is wrong.
+MemberPotentials checked_member_potentials(const Grid& grid, std::size_t members,
+                                           MemberPotentials potentials);
+// The kick phases of the per-member potentials over τ at time t: row i (grid.size values) is
+// e^{-W(x_n)τ/ħ}·e^{-i(U(x_n, t) + extra[i](x_n))τ/ħ}, W the absorbing profile (empty: none).
+// Computed in double; both backends multiply by these numbers.
+std::vector<complex> member_kick_phases(const Grid& grid, const Potential& potential,
+                                        const PropagatorOptions& options,
+                                        const std::vector<double>& absorbing,
+                                        const std::vector<std::vector<double>>& extra, double tau,
+                                        double t);
+
 // Checks the options and member count against the grid (shared by both backends); throws
 // InputError naming the field.
 void check_propagator_options(const Grid& grid, const PropagatorOptions& options,

@@ -6,6 +6,7 @@
 // member at a time: no row is written before the transform or read after it.
 #include <cstddef>
 #include <memory>
+#include <span>
 
 #include "phasespace/cuda/device_data.hpp"
 #include "phasespace/cuda/fft_callbacks.hpp"
@@ -27,6 +28,11 @@ class Projector {
 
   // density[c·momenta + j] = Σ_k w_k |A_k(x0_c, p_j)|²/(2πħ); density has phase_space.cells().
   void project(const DeviceEnsemble<Real>& ensemble, DeviceDensity<Real>& density);
+  // The same over members [first, first + weights.size()) of `ensemble` only, member first + k
+  // with weight weights[k] instead of its own (e.g. one batch of a disorder ensemble, weights
+  // renormalised to the batch); ψ is read in place, not copied.
+  void project(const DeviceEnsemble<Real>& ensemble, std::size_t first,
+               std::span<const double> weights, DeviceDensity<Real>& density);
   // Device bytes this projector holds (row buffer, window table, weights, cuFFT work areas).
   std::size_t memory_bytes() const;
   const PhaseSpaceGrid& phase_space() const;

@@ -23,6 +23,13 @@ class SplitStepPropagator {
   SplitStepPropagator(const Grid& grid, const Potential& potential,
                       const PropagatorOptions& options, std::size_t members,
                       FftCallbacks callbacks = FftCallbacks::off);
+  // Each member with its own additional potential, as the CPU propagator takes them (checked
+  // the same way): the kick phases are a table of one row per distinct potential (host,
+  // double, as the single potential's), each member reading its row.
+  SplitStepPropagator(const Grid& grid, const Potential& potential,
+                      const PropagatorOptions& options, std::size_t members,
+                      MemberPotentials member_potentials,
+                      FftCallbacks callbacks = FftCallbacks::off);
   ~SplitStepPropagator();
   SplitStepPropagator(const SplitStepPropagator&) = delete;
   SplitStepPropagator& operator=(const SplitStepPropagator&) = delete;
@@ -32,6 +39,8 @@ class SplitStepPropagator {
   // Weighted norm removed by the absorbing layer since construction.
   double absorbed_norm() const;
   const PropagatorOptions& options() const;
+  // Device bytes of the per-member kick tables and row indices (0 without member potentials).
+  std::size_t member_table_bytes() const;
 
  private:
   struct Impl;
