@@ -230,6 +230,13 @@ const PhaseSpaceGrid& Projector<Real>::phase_space() const {
 
 template <class Real>
 void Projector<Real>::project(const DeviceEnsemble<Real>& ensemble, DeviceDensity<Real>& density) {
+  if (ensemble.members() == 0) {  // as the CPU reference: no members, no density
+    require(density.cells() == impl_->phase_space.cells(), "density size",
+            std::to_string(density.cells()),
+            "must be centres·momenta = " + std::to_string(impl_->phase_space.cells()));
+    density.impl().values.zero();
+    return;
+  }
   project(ensemble, 0, ensemble.weights(), density);
 }
 

@@ -27,6 +27,7 @@ class Projector {
   Projector& operator=(const Projector&) = delete;
 
   // density[c·momenta + j] = Σ_k w_k |A_k(x0_c, p_j)|²/(2πħ); density has phase_space.cells().
+  // An ensemble without members gives zeros, as on the CPU.
   void project(const DeviceEnsemble<Real>& ensemble, DeviceDensity<Real>& density);
   // The same over members [first, first + weights.size()) of `ensemble` only, member first + k
   // with weight weights[k] instead of its own (e.g. one batch of a disorder ensemble, weights
