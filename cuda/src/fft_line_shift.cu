@@ -45,9 +45,8 @@ __global__ void unpad_rows_kernel(const Real* __restrict__ padded, Real* __restr
 }
 
 // Mode k of line l times its transfer factor (kernels::fft_shift_factor, in double, rounded to
-// Real). Both layouts are dense: element i is (k = i / lines, l = i % lines) when the lines are
-// adjacent (X: the columns' spectra interleaved as the columns are) and (l = i / modes,
-// k = i % modes) otherwise (P: one row's spectrum after another).
+// Real). Both layouts are dense (kernels::spectrum_element): the lines adjacent in X sweeps (the
+// columns' spectra interleaved as the columns are), one row's spectrum after another in P.
 template <class Real>
 __global__ void multiply_shift_factors_kernel(Complex<Real>* __restrict__ spectrum,
                                               const kernels::FftLineShift* __restrict__ lines,
@@ -57,10 +56,10 @@ __global__ void multiply_shift_factors_kernel(Complex<Real>* __restrict__ spectr
   const std::size_t count = line_count * modes;
   for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < count;
        i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
-    const std::size_t line = lines_adjacent ? i % line_count : i / modes;
-    const std::size_t mode = lines_adjacent ? i / line_count : i % modes;
+    const kernels::SpectrumElement element =
+        kernels::spectrum_element(i, line_count, modes, lines_adjacent);
     const kernels::Factor factor =
-        kernels::fft_shift_factor(kind, lines[line], static_cast<long>(mode), fft_length);
+        kernels::fft_shift_factor(kind, lines[element.line], element.mode, fft_length);
     const Real re = static_cast<Real>(factor.real);
     const Real im = static_cast<Real>(factor.imag);
     const Complex<Real> value = spectrum[i];
@@ -78,7 +77,7 @@ cufftType real_fft_type(bool is_double, bool forward) {
 
 template <class Real>
 RealFftPlan<Real>::RealFftPlan(FftDirection direction, long long length, long long batch,
-                               FftLayout in, FftLayout out) {
+                               kernels::FftLineLayout in, kernels::FftLineLayout out) {
   const bool forward = direction == FftDirection::forward;
   // The embeds only switch cuFFT to the advanced layout (a 1D transform reads no embed beyond
   // the first): the real side holds `length` values per line, the complex side length/2 + 1.
@@ -115,20 +114,6 @@ void RealFftPlan<float>::inverse(Complex<float>* in, float* out) {
   PHASESPACE_CUFFT_CHECK(cufftExecC2R(handle_.value, in, out));
 }
 
-namespace {
-
-// Layouts of the P sweep: rows of f (`momenta` apart) or padded rows in the spectrum buffer
-// (2·(n/2 + 1) reals apart, an in-place transform's), and their spectra (n/2 + 1 apart).
-FftLayout row_layout(std::size_t momenta, long fft_length, bool padded) {
-  const long long modes = fft_length / 2 + 1;
-  return {1, padded ? 2 * modes : static_cast<long long>(momenta)};
-}
-FftLayout row_spectrum_layout(long fft_length) { return {1, fft_length / 2 + 1}; }
-// Columns: sample c of column j at c·momenta + j, and mode k at k·momenta + j.
-FftLayout column_layout(std::size_t momenta) { return {static_cast<long long>(momenta), 1}; }
-
-}  // namespace
-
 template <class Real>
 FftLineShifter<Real>::FftLineShifter(kernels::FftShiftKind kind, std::size_t centres,
                                      std::size_t momenta, bool zero_outside_in_p)
@@ -138,15 +123,17 @@ FftLineShifter<Real>::FftLineShifter(kernels::FftShiftKind kind, std::size_t cen
       zero_outside_in_p_(zero_outside_in_p),
       p_fft_length_(kernels::fft_shift_length(kind, static_cast<long>(momenta), zero_outside_in_p)),
       x_forward_(FftDirection::forward, static_cast<long long>(centres),
-                 static_cast<long long>(momenta), column_layout(momenta), column_layout(momenta)),
+                 static_cast<long long>(momenta), kernels::column_layout(static_cast<long>(momenta)),
+                 kernels::column_layout(static_cast<long>(momenta))),
       x_inverse_(FftDirection::inverse, static_cast<long long>(centres),
-                 static_cast<long long>(momenta), column_layout(momenta), column_layout(momenta)),
+                 static_cast<long long>(momenta), kernels::column_layout(static_cast<long>(momenta)),
+                 kernels::column_layout(static_cast<long>(momenta))),
       p_forward_(FftDirection::forward, p_fft_length_, static_cast<long long>(centres),
-                 row_layout(momenta, p_fft_length_, zero_outside_in_p),
-                 row_spectrum_layout(p_fft_length_)),
+                 kernels::row_layout(static_cast<long>(momenta), p_fft_length_, zero_outside_in_p),
+                 kernels::row_spectrum_layout(p_fft_length_)),
       p_inverse_(FftDirection::inverse, p_fft_length_, static_cast<long long>(centres),
-                 row_spectrum_layout(p_fft_length_),
-                 row_layout(momenta, p_fft_length_, zero_outside_in_p)),
+                 kernels::row_spectrum_layout(p_fft_length_),
+                 kernels::row_layout(static_cast<long>(momenta), p_fft_length_, zero_outside_in_p)),
       spectrum_(static_cast<std::size_t>(kernels::fft_shift_spectrum_values(
           kind, static_cast<long>(centres), static_cast<long>(momenta), zero_outside_in_p))),
       work_area_(std::max({x_forward_.work_bytes(), x_inverse_.work_bytes(),
@@ -209,7 +196,8 @@ void FftLineShifter<Real>::shift_rows(Real* in, Real* out, const DeviceBuffer<Li
   // In place: each padded row occupies its own spectrum's 2·(n/2 + 1) reals.
   Real* padded = reinterpret_cast<Real*>(spectrum_.data());
   const std::size_t fft_length = static_cast<std::size_t>(p_fft_length_);
-  const std::size_t padded_stride = 2 * (fft_length / 2 + 1);
+  const auto padded_stride = static_cast<std::size_t>(
+      kernels::row_layout(static_cast<long>(momenta_), p_fft_length_, true).distance);
   pad_rows_with_zeros_kernel<Real><<<line_grid(centres_, fft_length), threads_per_block>>>(
       in, padded, centres_, momenta_, fft_length, padded_stride);
   PHASESPACE_CUDA_CHECK_LAUNCH("pad_rows_with_zeros_kernel");

@@ -17,19 +17,15 @@
 namespace phasespace::cuda::detail {
 
 // One batched 1D real-to-complex (forward) or complex-to-real (inverse) plan, double D2Z/Z2D or
-// float R2C/C2R. Element x of transform b lies at b·distance + x·stride on either side. The
+// float R2C/C2R, in the layouts of kernels::FftLineLayout. The
 // plan uses a work area its owner provides (set_work_area), so several plans share one.
-struct FftLayout {
-  long long stride;
-  long long distance;
-};
 enum class FftDirection { forward, inverse };
 
 template <class Real>
 class RealFftPlan {
  public:
-  RealFftPlan(FftDirection direction, long long length, long long batch, FftLayout in,
-              FftLayout out);
+  RealFftPlan(FftDirection direction, long long length, long long batch,
+              kernels::FftLineLayout in, kernels::FftLineLayout out);
   RealFftPlan(const RealFftPlan&) = delete;
   RealFftPlan& operator=(const RealFftPlan&) = delete;
 

@@ -15,6 +15,7 @@
 // fractional part), so no sine or cosine sees a large argument. Shared by the CUDA backend and
 // the CPU test that checks these factors against the CPU reference with FFTW.
 #include <cmath>
+#include <cstddef>
 
 #include "phasespace/kernels/common.hpp"
 #include "phasespace/kernels/interpolation.hpp"
@@ -63,6 +64,35 @@ constexpr long fft_shift_spectrum_values(FftShiftKind kind, long centres, long m
   const long x_values = (centres / 2 + 1) * momenta;
   const long p_values = centres * (fft_shift_length(kind, momenta, zero_outside_in_p) / 2 + 1);
   return x_values > p_values ? x_values : p_values;
+}
+
+// How the CUDA backend lays out a sweep's lines for cuFFT (FFTW's advanced interface means the
+// same): sample x of line b at b·distance + x·stride, on the real and on the complex side.
+struct FftLineLayout {
+  long long stride;
+  long long distance;
+};
+// X sweeps: column j of f[c·momenta + j] where it lies; its spectrum likewise, mode k at
+// k·momenta + j (the lines adjacent).
+constexpr FftLineLayout column_layout(long momenta) { return {momenta, 1}; }
+// P sweeps: row c of f, or a padded row in the spectrum buffer (an in-place transform's
+// 2·(n/2 + 1) reals per line); spectra one row after another, n/2 + 1 modes each.
+constexpr FftLineLayout row_layout(long momenta, long fft_length, bool padded) {
+  return {1, padded ? 2 * (fft_length / 2 + 1) : momenta};
+}
+constexpr FftLineLayout row_spectrum_layout(long fft_length) { return {1, fft_length / 2 + 1}; }
+
+// Line and mode of element i of a dense spectrum buffer of `line_count` lines of `modes`
+// modes: lines adjacent (X) or one line's modes after another (P).
+struct SpectrumElement {
+  std::size_t line;
+  long mode;
+};
+PHASESPACE_HOST_DEVICE inline SpectrumElement spectrum_element(std::size_t i, std::size_t line_count,
+                                                               std::size_t modes,
+                                                               bool lines_adjacent) {
+  if (lines_adjacent) return {i % line_count, static_cast<long>(i / line_count)};
+  return {i / modes, static_cast<long>(i % modes)};
 }
 
 // What the factors of one line need: its shift as an integer part (reduced into
