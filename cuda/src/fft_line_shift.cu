@@ -97,21 +97,22 @@ void RealFftPlan<Real>::set_work_area(void* area) {
   PHASESPACE_CUFFT_CHECK(cufftSetWorkArea(handle_.value, area));
 }
 
-template <>
-void RealFftPlan<double>::forward(double* in, Complex<double>* out) {
-  PHASESPACE_CUFFT_CHECK(cufftExecD2Z(handle_.value, in, out));
+template <class Real>
+void RealFftPlan<Real>::forward(Real* in, Complex<Real>* out) {
+  if constexpr (sizeof(Real) == sizeof(double)) {
+    PHASESPACE_CUFFT_CHECK(cufftExecD2Z(handle_.value, in, out));
+  } else {
+    PHASESPACE_CUFFT_CHECK(cufftExecR2C(handle_.value, in, out));
+  }
 }
-template <>
-void RealFftPlan<double>::inverse(Complex<double>* in, double* out) {
-  PHASESPACE_CUFFT_CHECK(cufftExecZ2D(handle_.value, in, out));
-}
-template <>
-void RealFftPlan<float>::forward(float* in, Complex<float>* out) {
-  PHASESPACE_CUFFT_CHECK(cufftExecR2C(handle_.value, in, out));
-}
-template <>
-void RealFftPlan<float>::inverse(Complex<float>* in, float* out) {
-  PHASESPACE_CUFFT_CHECK(cufftExecC2R(handle_.value, in, out));
+
+template <class Real>
+void RealFftPlan<Real>::inverse(Complex<Real>* in, Real* out) {
+  if constexpr (sizeof(Real) == sizeof(double)) {
+    PHASESPACE_CUFFT_CHECK(cufftExecZ2D(handle_.value, in, out));
+  } else {
+    PHASESPACE_CUFFT_CHECK(cufftExecC2R(handle_.value, in, out));
+  }
 }
 
 template <class Real>
