@@ -1,9 +1,9 @@
 // CUDA stages of phasespace-bench: each stage timed with CUDA events (warm-up, median of
 // --repeat) next to its floor measured in the same run: the bare batched cuFFT of the same
 // shape for FFT stages, a device-to-device copy of the field for the Liouville sweeps.
-// Bytes follow the CPU rows (a read + write of the field per sweep for Liouville, per step for
-// the split-step; ψ read and the density written for the projection), so GB/s of the two
-// backends compare directly.
+// Bytes follow the CPU rows (a read + write of the field per pass of a sweep for Liouville, per
+// step for the split-step; ψ read and the density written for the projection), so GB/s of the
+// two backends compare directly.
 // Without the CUDA backend every stage reports that it is not compiled in.
 #include <cstddef>
 #include <cstdio>
@@ -137,8 +137,15 @@ Row projection_rows(const Options& options, cuda::FftCallbacks callbacks) {
   return row;
 }
 
+// Passes over a field's worth of memory that one sweep makes: Lagrange reads f and writes the
+// other buffer; a spline or spectral sweep is a R2C (f to the spectrum), the factors (the
+// spectrum read and written) and a C2R (back to f), three (cuFFT's own passes not counted).
+double passes_per_sweep(const Interpolation& interpolation) {
+  return interpolation.kind == InterpolationKind::lagrange ? 1.0 : 3.0;
+}
+
 template <class Real>
-Row liouville_row(const Options& options, std::size_t side) {
+Row liouville_row(const Options& options, std::size_t side, const Interpolation& interpolation) {
   const bool small = options.size == "small";
   const std::size_t steps = small ? 2 : 10;
   PhaseSpaceGrid grid;
@@ -152,6 +159,7 @@ Row liouville_row(const Options& options, std::size_t side) {
   grid.dp = 6.0 / static_cast<double>(side);
   LiouvilleOptions liouville_options;
   liouville_options.dt = 1e-3;
+  liouville_options.interpolation = interpolation;
   std::vector<double> values(grid.cells());
   std::mt19937_64 engine(777);
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
@@ -186,13 +194,15 @@ Row liouville_row(const Options& options, std::size_t side) {
   row.seconds = time.median / static_cast<double>(steps);
   row.spread = time.spread;
   // ratio = step seconds / one copy: >= sweeps/step even at copy bandwidth. bytes = every
-  // sweep's read + write of f (as the CPU row counts them), so GB/s is the achieved bandwidth,
-  // comparable with the copy's 2·|f| / floor seconds.
+  // sweep's passes, each a read + write of f (as the CPU rows count them), so GB/s is the
+  // achieved bandwidth, comparable with the copy's 2·|f| / floor seconds.
+  const double passes = passes_per_sweep(interpolation);
   row.floor = "device-to-device copy of f (" +
               std::to_string(static_cast<long>(f.bytes() >> 20)) + " MiB, r+w); bytes = " +
-              sweeps_text + " sweeps x r+w of f";
+              sweeps_text + " sweeps x " + std::to_string(static_cast<int>(passes)) +
+              " r+w of f";
   row.floor_seconds = copy_time.median;
-  row.bytes = sweeps_per_step * 2.0 * static_cast<double>(f.bytes());
+  row.bytes = sweeps_per_step * passes * 2.0 * static_cast<double>(f.bytes());
   row.device = cuda::device_name();
   return row;
 }
@@ -231,9 +241,12 @@ std::vector<Row> liouville_cuda(const Options& options) {
   if (options.size == "small") sides = {256};
   else if (options.size != "default") sides = {std::size_t{1} << std::stoul(options.size)};
   std::vector<Row> rows;
-  for (std::size_t side : sides) {
-    rows.push_back(options.precision == "float" ? liouville_row<float>(options, side)
-                                                : liouville_row<double>(options, side));
+  for (const char* name : {"lagrange5", "spline", "spectral"}) {
+    const Interpolation interpolation = parse_interpolation(name);
+    for (std::size_t side : sides) {
+      rows.push_back(options.precision == "float" ? liouville_row<float>(options, side, interpolation)
+                                                  : liouville_row<double>(options, side, interpolation));
+    }
   }
   return rows;
 }

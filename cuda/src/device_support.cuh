@@ -117,6 +117,15 @@ class DeviceBuffer {
   std::size_t count_ = 0;
 };
 
+// An owned cuFFT handle: destroyed even when making its plan throws.
+struct CufftHandle {
+  cufftHandle value = 0;
+  CufftHandle() { PHASESPACE_CUFFT_CHECK(cufftCreate(&value)); }
+  ~CufftHandle() { cufftDestroy(value); }
+  CufftHandle(const CufftHandle&) = delete;
+  CufftHandle& operator=(const CufftHandle&) = delete;
+};
+
 // A batched, contiguous, in-place 1D complex FFT plan: `batch` transforms of `length` points
 // (Z2Z in double, C2C in float). The handle is destroyed even when plan creation throws.
 template <class Real>
@@ -133,14 +142,7 @@ class FftPlan {
   std::size_t work_bytes() const { return work_bytes_; }
 
  private:
-  struct Handle {
-    cufftHandle value = 0;
-    Handle() { PHASESPACE_CUFFT_CHECK(cufftCreate(&value)); }
-    ~Handle() { cufftDestroy(value); }
-    Handle(const Handle&) = delete;
-    Handle& operator=(const Handle&) = delete;
-  };
-  Handle handle_;
+  CufftHandle handle_;
   std::size_t length_;
   std::size_t batch_;
   std::size_t work_bytes_ = 0;

@@ -2,17 +2,22 @@
 // the "kick" of splitting_coefficients() and P sweeps the "drift"; a P sweep at fraction i sees
 // U'(x, t + (a_0 + ... + a_i)·dt); without collisions the last X of a step and the first X of
 // the next are fused; with them each step is C(dt/2) [transport] C(dt/2), the second half in
-// reverse order (cuda::Collisions, collisions.cu). Every line shift is constant along its line, so its
-// stencil (first sample, Lagrange weights) is computed once per line on the host, in double,
-// with the same kernels:: helpers as the CPU reference.
+// reverse order (cuda::Collisions, collisions.cu). Every line shift is constant along its line,
+// so what a line needs is computed once per line on the host, in double, with the same kernels::
+// helpers as the CPU reference: the stencil (first sample, weights) of Lagrange sweeps here, the
+// shift parameters of the spline and spectral sweeps, which run as FFT transfer factors
+// (fft_line_shift.cuh).
 #include <cmath>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "device_data.cuh"
+#include "fft_line_shift.cuh"
 #include "phasespace/cuda/collisions.hpp"
 #include "phasespace/cuda/liouville.hpp"
+#include "phasespace/kernels/fft_shift.hpp"
 #include "phasespace/kernels/interpolation.hpp"
 #include "phasespace/kernels/lagrange.hpp"
 
@@ -143,20 +148,52 @@ long long positive_modulo(long long value, long long period) {
   return r < 0 ? r + period : r;
 }
 
+// The minimum number of centres and momenta the sweeps of an interpolation need, and why.
+std::size_t minimum_line_length(const Interpolation& interpolation, std::string& reason) {
+  if (interpolation.kind == InterpolationKind::lagrange) {
+    reason = "the stencil";
+    return static_cast<std::size_t>(interpolation.order + 1);
+  }
+  reason = "lines to transform";
+  return 2;
+}
+
+kernels::FftShiftKind fft_shift_kind(InterpolationKind kind) {
+  return kind == InterpolationKind::spline ? kernels::FftShiftKind::spline
+                                           : kernels::FftShiftKind::spectral;
+}
+
 }  // namespace
 
 template <class Real>
 struct LiouvilleSolver<Real>::Impl {
+  using LineShifts = DeviceBuffer<kernels::FftLineShift>;
+
+  Impl(const PhaseSpaceGrid& grid_, const Potential& potential_, const LiouvilleOptions& options_,
+       std::vector<std::shared_ptr<const CollisionOperator>> collisions_)
+      : grid(grid_),
+        potential(potential_),
+        options(options_),
+        points(options_.interpolation.order + 1),
+        coefficients(splitting_coefficients(options_.scheme)),
+        collisions(grid_, std::move(collisions_)) {}
+
   PhaseSpaceGrid grid;
   Potential potential;
   LiouvilleOptions options;
-  int points = 0;
+  int points = 0;  // Lagrange stencil points
   SplittingCoefficients coefficients;
   std::vector<double> force;  // U'(x0_c), cached when U does not depend on t
+  // Lagrange: the stencils of each sweep.
   std::map<double, DeviceStencil<Real>> x_stencils;  // by τ
   std::map<double, DeviceStencil<Real>> p_stencils;  // by τ (time-independent U only)
   DeviceStencil<Real> p_stencil_now;                 // time-dependent U
-  DeviceBuffer<Real> scratch;                        // the other half of the ping-pong
+  // Spline and spectral: the FFT line shifter and the per-line shifts of each sweep, likewise.
+  std::unique_ptr<detail::FftLineShifter<Real>> fft;
+  std::map<double, LineShifts> x_line_shifts;
+  std::map<double, LineShifts> p_line_shifts;
+  LineShifts p_line_shifts_now;
+  DeviceBuffer<Real> scratch;  // the other half of the ping-pong
   double mass_lost = 0.0;
   std::size_t sweeps = 0;
   Collisions<Real> collisions;
@@ -181,33 +218,69 @@ struct LiouvilleSolver<Real>::Impl {
     stencil.weights.upload(weights.data(), weights.size());
   }
 
-  const DeviceStencil<Real>& x_stencil(double tau) {
-    auto found = x_stencils.find(tau);
-    if (found != x_stencils.end()) return found->second;
+  // Shift in cells of each column in an X sweep of τ, and of each row in a P sweep at t.
+  std::vector<double> x_shifts(double tau) const {
     std::vector<double> shifts(grid.momenta);
     const double cells_per_momentum = tau / (options.mass * grid.dx0);
     for (std::size_t j = 0; j < grid.momenta; ++j) shifts[j] = grid.p(j) * cells_per_momentum;
-    DeviceStencil<Real>& stencil = x_stencils[tau];
-    make_stencil(shifts, grid.centres, true, stencil);
-    return stencil;
+    return shifts;
   }
-
-  const DeviceStencil<Real>& p_stencil(double tau, double t) {
-    const bool cacheable = !potential.time_dependent();
-    if (cacheable) {
-      auto found = p_stencils.find(tau);
-      if (found != p_stencils.end()) return found->second;
-    }
+  std::vector<double> p_shifts(double tau, double t) const {
     std::vector<double> shifts(grid.centres);
     const double cells_per_force = -tau / grid.dp;  // f(x, p) ← f(x, p + U'τ)
+    const bool cached_force = !potential.time_dependent();
     for (std::size_t c = 0; c < grid.centres; ++c) {
-      const double force_c = cacheable ? force[c] : potential.derivative(grid.x0(c), t);
+      const double force_c = cached_force ? force[c] : potential.derivative(grid.x0(c), t);
       shifts[c] = force_c * cells_per_force;
     }
-    DeviceStencil<Real>& stencil = cacheable ? p_stencils[tau] : p_stencil_now;
-    make_stencil(shifts, grid.momenta,
-                 options.momentum_boundary == MomentumBoundary::periodic, stencil);
-    return stencil;
+    return shifts;
+  }
+
+  // The per-line data (`Entry`: stencils or FFT line shifts) of an X sweep, made by
+  // make(shifts, entry) once per τ.
+  template <class Entry, class Make>
+  const Entry& x_lines(std::map<double, Entry>& cache, double tau, Make make) {
+    auto found = cache.find(tau);
+    if (found != cache.end()) return found->second;
+    Entry& entry = cache[tau];
+    make(x_shifts(tau), entry);
+    return entry;
+  }
+  // ... and of a P sweep: once per τ when U does not depend on t, else remade every sweep.
+  template <class Entry, class Make>
+  const Entry& p_lines(std::map<double, Entry>& cache, Entry& now, double tau, double t, Make make) {
+    const bool cacheable = !potential.time_dependent();
+    if (cacheable) {
+      auto found = cache.find(tau);
+      if (found != cache.end()) return found->second;
+    }
+    Entry& entry = cacheable ? cache[tau] : now;
+    make(p_shifts(tau, t), entry);
+    return entry;
+  }
+
+  const DeviceStencil<Real>& x_stencil(double tau) {
+    return x_lines(x_stencils, tau, [&](const std::vector<double>& shifts, DeviceStencil<Real>& stencil) {
+      make_stencil(shifts, grid.centres, true, stencil);
+    });
+  }
+  const DeviceStencil<Real>& p_stencil(double tau, double t) {
+    const bool periodic = options.momentum_boundary == MomentumBoundary::periodic;
+    return p_lines(p_stencils, p_stencil_now, tau, t,
+                   [&](const std::vector<double>& shifts, DeviceStencil<Real>& stencil) {
+                     make_stencil(shifts, grid.momenta, periodic, stencil);
+                   });
+  }
+  const LineShifts& x_line_shift(double tau) {
+    return x_lines(x_line_shifts, tau, [&](const std::vector<double>& shifts, LineShifts& lines) {
+      fft->column_parameters(shifts, lines);
+    });
+  }
+  const LineShifts& p_line_shift(double tau, double t) {
+    return p_lines(p_line_shifts, p_line_shifts_now, tau, t,
+                   [&](const std::vector<double>& shifts, LineShifts& lines) {
+                     fft->row_parameters(shifts, lines);
+                   });
   }
 
   template <int Points>
@@ -230,16 +303,48 @@ struct LiouvilleSolver<Real>::Impl {
     PHASESPACE_CUDA_CHECK_LAUNCH("shift_rows_lagrange_kernel");
   }
 
+  void lagrange_x(const Real* in, Real* out, double tau) {
+    const DeviceStencil<Real>& stencil = x_stencil(tau);
+    switch (points) {
+      case 4: return launch_x<4>(in, out, stencil);
+      case 6: return launch_x<6>(in, out, stencil);
+      case 8: return launch_x<8>(in, out, stencil);
+      default: return launch_x<10>(in, out, stencil);
+    }
+  }
+  void lagrange_p(const Real* in, Real* out, double tau, double t) {
+    const DeviceStencil<Real>& stencil = p_stencil(tau, t);
+    switch (points) {
+      case 4: return launch_p<4>(in, out, stencil);
+      case 6: return launch_p<6>(in, out, stencil);
+      case 8: return launch_p<8>(in, out, stencil);
+      default: return launch_p<10>(in, out, stencil);
+    }
+  }
+
+  // Spline and spectral: checks the padded row length, then makes the plans and buffers.
+  void make_fft_shifter(std::size_t index_limit) {
+    const auto kind = fft_shift_kind(options.interpolation.kind);
+    const bool zero_outside = options.momentum_boundary == MomentumBoundary::zero;
+    // The factors reduce k·shift modulo the transform length in 64-bit integers.
+    const long padded = kernels::fft_shift_length(kind, static_cast<long>(grid.momenta), zero_outside);
+    require(static_cast<std::size_t>(padded) < index_limit, "phase_space grid",
+            std::to_string(grid.momenta) + " momenta",
+            "a padded row (" + std::to_string(padded) + " values with " +
+                to_string(options.interpolation) +
+                " and classical.momentum_boundary zero) shorter than 2^31 on the cuda backend");
+    fft = std::make_unique<detail::FftLineShifter<Real>>(kind, grid.centres, grid.momenta,
+                                                         zero_outside);
+  }
+
   // Each sweep reads f and writes the scratch buffer, then the two swap places.
   void sweep_x(DeviceDensity<Real>& f, double tau) {
     if (tau == 0.0) return;
-    const DeviceStencil<Real>& stencil = x_stencil(tau);
     DeviceBuffer<Real>& values = f.impl().values;
-    switch (points) {
-      case 4: launch_x<4>(values.data(), scratch.data(), stencil); break;
-      case 6: launch_x<6>(values.data(), scratch.data(), stencil); break;
-      case 8: launch_x<8>(values.data(), scratch.data(), stencil); break;
-      default: launch_x<10>(values.data(), scratch.data(), stencil); break;
+    if (fft) {
+      fft->shift_columns(values.data(), scratch.data(), x_line_shift(tau));
+    } else {
+      lagrange_x(values.data(), scratch.data(), tau);
     }
     values.swap(scratch);
     ++sweeps;
@@ -247,13 +352,11 @@ struct LiouvilleSolver<Real>::Impl {
 
   void sweep_p(DeviceDensity<Real>& f, double tau, double t) {
     if (tau == 0.0) return;
-    const DeviceStencil<Real>& stencil = p_stencil(tau, t);
     DeviceBuffer<Real>& values = f.impl().values;
-    switch (points) {
-      case 4: launch_p<4>(values.data(), scratch.data(), stencil); break;
-      case 6: launch_p<6>(values.data(), scratch.data(), stencil); break;
-      case 8: launch_p<8>(values.data(), scratch.data(), stencil); break;
-      default: launch_p<10>(values.data(), scratch.data(), stencil); break;
+    if (fft) {
+      fft->shift_rows(values.data(), scratch.data(), p_line_shift(tau, t));
+    } else {
+      lagrange_p(values.data(), scratch.data(), tau, t);
     }
     values.swap(scratch);
     ++sweeps;
@@ -264,22 +367,18 @@ template <class Real>
 LiouvilleSolver<Real>::LiouvilleSolver(
     const PhaseSpaceGrid& grid, const Potential& potential, const LiouvilleOptions& options,
     std::vector<std::shared_ptr<const CollisionOperator>> collisions)
-    : impl_(std::make_unique<Impl>(Impl{grid, potential, options, options.interpolation.order + 1,
-                                        splitting_coefficients(options.scheme), {}, {}, {}, {},
-                                        {}, 0.0, 0,
-                                        Collisions<Real>(grid, std::move(collisions))})) {
+    : impl_(std::make_unique<Impl>(grid, potential, options, std::move(collisions))) {
   check_liouville_options(grid, options);
-  require(options.interpolation.kind == InterpolationKind::lagrange, "classical.interpolation",
-          to_string(options.interpolation),
-          "lagrange3, lagrange5, lagrange7 or lagrange9 on the cuda backend");
-  const std::size_t points = static_cast<std::size_t>(options.interpolation.order + 1);
-  require(grid.centres >= points && grid.momenta >= points, "phase_space grid",
-          std::to_string(grid.centres) + " x " + std::to_string(grid.momenta),
-          "at least " + std::to_string(points) + " centres and momenta (the stencil) on the cuda backend");
+  const std::string cells = std::to_string(grid.centres) + " x " + std::to_string(grid.momenta);
+  std::string reason;
+  const std::size_t minimum = minimum_line_length(options.interpolation, reason);
+  require(grid.centres >= minimum && grid.momenta >= minimum, "phase_space grid", cells,
+          "at least " + std::to_string(minimum) + " centres and momenta (" + reason + ") with " +
+              to_string(options.interpolation) + " on the cuda backend");
   const std::size_t index_limit = std::size_t{1} << 31;  // the sweeps index lines in 32 bits
-  require(grid.centres < index_limit && grid.momenta < index_limit, "phase_space grid",
-          std::to_string(grid.centres) + " x " + std::to_string(grid.momenta),
+  require(grid.centres < index_limit && grid.momenta < index_limit, "phase_space grid", cells,
           "fewer than 2^31 centres and momenta on the cuda backend");
+  if (options.interpolation.kind != InterpolationKind::lagrange) impl_->make_fft_shifter(index_limit);
   if (!potential.time_dependent()) {
     impl_->force.resize(grid.centres);
     for (std::size_t c = 0; c < grid.centres; ++c) impl_->force[c] = potential.derivative(grid.x0(c));

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "phasespace/errors.hpp"
+#include "phasespace/kernels/fft_shift.hpp"
 #include "phasespace/metrics.hpp"
 #include "phasespace/output.hpp"
 #include "disorder_study.hpp"
@@ -60,9 +61,23 @@ std::string format_bytes(double bytes) {
   return out.str();
 }
 
+// Device bytes of the spline and spectral sweeps: their spectrum buffer (which also holds the
+// zero-padded rows) and the cuFFT work area its plans share (taken as large again).
+double fft_sweep_bytes(const StudyConfig& config, const PointPlan& point, double real) {
+  const InterpolationKind kind = config.classical.interpolation.kind;
+  if (kind == InterpolationKind::lagrange) return 0.0;
+  const auto values = kernels::fft_shift_spectrum_values(
+      kind == InterpolationKind::spline ? kernels::FftShiftKind::spline
+                                        : kernels::FftShiftKind::spectral,
+      static_cast<long>(point.phase_space.centres), static_cast<long>(point.phase_space.momenta),
+      config.classical.momentum_boundary == MomentumBoundary::zero);
+  return 2.0 * (2.0 * real * static_cast<double>(values));
+}
+
 // Device bytes of one point on backend cuda: ψ and the split-step's cuFFT work area (about ψ
 // again), the potential phase tables, the projector's chunk buffer and its cuFFT work area
-// (bounded by the 256 MB budget each), and three phase-space fields (ρ_q, ρ_c, sweep scratch).
+// (bounded by the 256 MB budget each), three phase-space fields (ρ_q, ρ_c, sweep scratch), and
+// the spline and spectral sweeps' spectra.
 double device_memory_estimate(const StudyConfig& config, const PointPlan& point) {
   const double real = config.precision == "float" ? 4.0 : 8.0;
   const double psi = 2.0 * real * static_cast<double>(point.members * point.grid.size);
@@ -83,7 +98,10 @@ double device_memory_estimate(const StudyConfig& config, const PointPlan& point)
     field_count += 2.0;
   }
   const double fields = field_count * real * static_cast<double>(point.phase_space.cells());
-  return 2.0 * psi + tables + projector + fields;
+  // A disorder point has two classical solvers (Boltzmann and free), each with its own spectra.
+  const double classical_solvers = config.system.disorder ? 2.0 : 1.0;
+  return 2.0 * psi + tables + projector + fields +
+         classical_solvers * fft_sweep_bytes(config, point, real);
 }
 
 // Cross-checks of one ħ point that need the derived grids.
@@ -160,11 +178,6 @@ StudyPlan plan_study(const StudyConfig& config, const std::string& backend_overr
   require(config.precision == "double" || plan.backend == "cuda", "precision",
           "\"" + config.precision + "\"",
           "\"float\" runs on backend cuda only; the CPU reference computes in double");
-  if (plan.backend == "cuda") {
-    require(config.classical.interpolation.kind == InterpolationKind::lagrange,
-            "classical.interpolation", to_string(config.classical.interpolation),
-            "backend cuda interpolates with lagrange3..lagrange9 only so far");
-  }
   const double length = config.system.x_max - config.system.x_min;
   for (std::size_t i = 0; i < config.hbar.size(); ++i) {
     PointPlan point;

@@ -76,6 +76,23 @@ TEST(CudaStudy, FloatStudyStaysCloseToTheDoubleOne) {
   EXPECT_LT(difference, 1e-3) << where;
 }
 
+// Spline interpolation (the device's FFT line shifts) on both backends, one ħ point.
+TEST(CudaStudy, SplineStudyMatchesTheCpuReference) {
+  PHASESPACE_REQUIRE_DEVICE();
+  auto with_spline = [](json config) {
+    config["hbar"] = {0.08};
+    config["classical"]["interpolation"] = "spline";
+    return config;
+  };
+  const json cpu = run_study(parse_config(with_spline(study_config("cpu", "double", scratch("spline_cpu")))));
+  const json gpu = run_study(parse_config(with_spline(study_config("cuda", "double", scratch("spline_cuda")))));
+  EXPECT_EQ(gpu["backend"], "cuda");
+  const auto [difference, where] = largest_difference(cpu, gpu);
+  std::cout << "[ info ] spline study cuda double vs cpu: largest metric difference " << difference
+            << " (" << where << ")\n";
+  EXPECT_LT(difference, 1e-9) << where;
+}
+
 // The config's collision kinds (classical.collisions) on both backends: the CUDA study applies
 // them on the device and must still reproduce the CPU reference.
 TEST(CudaStudy, DoubleStudyWithCollisionsMatchesTheCpuReference) {

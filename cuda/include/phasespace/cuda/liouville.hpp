@@ -1,8 +1,11 @@
 #pragma once
 // Semi-Lagrangian Liouville/Boltzmann solver on the device, the twin of
 // phasespace::LiouvilleSolver: X sweeps shift each momentum column along x (periodic), P sweeps
-// shift each centre row along p (periodic or zero), both by centred Lagrange interpolation of
-// odd order 3..9, composed exactly as the CPU reference does. Collisions (the operators of
+// shift each centre row along p (periodic or zero), composed exactly as the CPU reference does,
+// with every interpolation it offers: centred Lagrange of odd order 3..9 (stencil kernels), and
+// cubic spline and spectral, which run as FFT line shifts (batched cuFFT R2C along the lines,
+// one transfer factor per mode, C2R back; the zero momentum boundary pads the rows with zeros)
+// and give the CPU's results to round-off. Collisions (the operators of
 // phasespace/collisions.hpp, applied on the device by cuda::Collisions) enter as on the CPU:
 // C(dt/2) [transport] C(dt/2) per step, the second half in reverse order, and no fusion of X
 // sweeps across steps.
@@ -20,9 +23,9 @@ namespace phasespace::cuda {
 template <class Real>
 class LiouvilleSolver {
  public:
-  // Throws InputError for an interpolation other than Lagrange, a grid with fewer centres or
-  // momenta than stencil points, or a collision operator the device cannot apply (one not made
-  // by phasespace/collisions.hpp).
+  // Throws InputError for an invalid interpolation, a grid with fewer centres or momenta than
+  // Lagrange stencil points (2 for spline and spectral), or a collision operator the device
+  // cannot apply (one not made by phasespace/collisions.hpp).
   LiouvilleSolver(const PhaseSpaceGrid& grid, const Potential& potential,
                   const LiouvilleOptions& options,
                   std::vector<std::shared_ptr<const CollisionOperator>> collisions = {});
