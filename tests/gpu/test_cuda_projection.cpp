@@ -221,6 +221,22 @@ TEST(CudaProjection, MemberRangeOutsideTheEnsembleIsAnInputError) {
   EXPECT_THROW(gpu.project(ensemble, 0, std::vector<double>{}, density), InputError);
 }
 
+TEST(CudaProjection, EnsembleWithoutMembersProjectsToZerosAsOnTheCpu) {
+  PHASESPACE_REQUIRE_DEVICE();
+  const Grid grid = make_grid(-5.0, 6.0, 1000);
+  const Window window{WindowShape::gaussian, 0.3};
+  const PhaseSpaceGrid phase_space = make_phase_space_grid(grid, 0.05, window);
+  cuda::Projector<double> gpu(grid, window, phase_space);
+  cuda::DeviceEnsemble<double> empty(grid, 0);
+  cuda::DeviceDensity<double> density(phase_space.cells());  // poisoned (NaN) until written
+  gpu.project(empty, density);
+  const std::vector<double> values = density.download();
+  std::vector<double> expected(phase_space.cells(), 1.0);
+  Projector(grid, window, phase_space).project(Ensemble(grid, 0), expected);
+  EXPECT_EQ(values, expected);
+  EXPECT_EQ(values, std::vector<double>(phase_space.cells(), 0.0));
+}
+
 TEST(CudaProjection, WrongDensitySizeIsAnInputError) {
   PHASESPACE_REQUIRE_DEVICE();
   const Grid grid = make_grid(-5.0, 6.0, 1000);
