@@ -3,7 +3,9 @@
 #include <fftw3.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include "phasespace/errors.hpp"
@@ -315,11 +317,20 @@ TEST(Propagation, BatchedEnsembleEqualsMembersOneByOne) {
   SplitStepPropagator together(grid, potential, {1.0, hbar, 0.005, Scheme::yoshida4, {}}, 5);
   together.advance(batch, 0.0, 300);
   SplitStepPropagator alone(grid, potential, {1.0, hbar, 0.005, Scheme::yoshida4, {}}, 1);
+  // The batched and the single transforms are different FFTW plans, chosen by timing
+  // (FFTW_MEASURE), so their round-off differs from run to run (seen: 1.3e-14 to 1.2e-13 over 12
+  // runs). The bound is that of the transforms' round-off: per transform ε·log2 N of the
+  // largest |ψ|, over the 300 steps × 3 drifts × 2 transforms.
+  const double transforms = 300.0 * 3.0 * 2.0;
   for (std::size_t k = 0; k < 5; ++k) {
     Ensemble single = pure_state(grid, AlignedVector<complex>(copy.member(k).begin(),
                                                                 copy.member(k).end()));
     alone.advance(single, 0.0, 300);
-    EXPECT_LT(max_difference(single.member(0), batch.member(k)), 1e-13) << "member " << k;
+    double largest = 0.0;
+    for (const complex value : batch.member(k)) largest = std::max(largest, std::abs(value));
+    const double bound = transforms * std::numeric_limits<double>::epsilon() *
+                         std::log2(static_cast<double>(grid.size)) * largest;
+    EXPECT_LT(max_difference(single.member(0), batch.member(k)), bound) << "member " << k;
   }
 }
 
