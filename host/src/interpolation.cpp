@@ -9,6 +9,7 @@
 #include "fftw_setup.hpp"
 #include "line_shift.hpp"
 #include "phasespace/errors.hpp"
+#include "phasespace/kernels/fft_shift.hpp"
 #include "phasespace/kernels/interpolation.hpp"
 #include "phasespace/kernels/lagrange.hpp"
 
@@ -200,8 +201,10 @@ LineShifter::LineShifter(const Interpolation& interpolation, std::size_t length,
   validate_interpolation(interpolation, "classical.interpolation");
   require(length >= 1, "line length", std::to_string(length), "at least 1");
   if (interpolation.kind != InterpolationKind::spectral) return;
-  // Zero outside: pad to twice the length so whatever leaves the line lands in the padding.
-  fft_length_ = zero_outside ? 2 * length : length;
+  // Zero outside: pad with zeros (to at least twice the length) so whatever leaves the line
+  // lands in the padding; the length is the one the CUDA backend uses too.
+  fft_length_ = static_cast<std::size_t>(kernels::fft_shift_length(
+      kernels::FftShiftKind::spectral, static_cast<long>(length), zero_outside));
   Scratch scratch = make_scratch();
   const int n = static_cast<int>(fft_length_);
   const auto lock = fftw_planner_lock();

@@ -48,7 +48,7 @@ class LineShifter {
   Interpolation interpolation_;
   std::size_t length_;
   bool zero_outside_;
-  std::size_t fft_length_ = 0;  // spectral: length, or 2·length when zero outside
+  std::size_t fft_length_ = 0;  // spectral: length, or kernels::fft_shift_length when zero outside
   fftw_plan forward_ = nullptr;
   fftw_plan backward_ = nullptr;
 };
