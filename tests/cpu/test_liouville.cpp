@@ -160,23 +160,36 @@ TEST(ShiftLine, PeriodicShiftConservesTheSumForEveryInterpolation) {
   }
 }
 
+// Lengths 128 and 131: a prime length pads (spectral) to a 7-smooth length other than 2·n.
 TEST(ShiftLine, ZeroOutsideKeepsWhatStaysAndLosesWhatLeaves) {
-  const std::size_t n = 128;
-  std::vector<double> bump(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double u = (static_cast<double>(i) - 64.0) / 6.0;
-    bump[i] = std::exp(-0.5 * u * u);
-  }
-  for (const auto& name : all_interpolations) {
-    const auto interpolation = parse_interpolation(name);
-    std::vector<double> out(n);
-    shift_line(interpolation, bump, out, 10.5, true);  // stays inside
-    EXPECT_NEAR(sum(out), sum(bump), 1e-9 * sum(bump)) << name;
-    EXPECT_NEAR(out[75], std::exp(-0.5 * (0.5 / 6.0) * (0.5 / 6.0)), 2e-3) << name;
-    shift_line(interpolation, bump, out, 64.0, true);  // the half beyond the centre leaves
-    EXPECT_NEAR(sum(out), 0.5 * sum(bump) - 0.5, 1e-9 * sum(bump)) << name;
-    shift_line(interpolation, bump, out, -200.0, true);  // all of it leaves
-    EXPECT_LT(*std::max_element(out.begin(), out.end()), 1e-12) << name;
+  for (const std::size_t n : {std::size_t{128}, std::size_t{131}}) {
+    const std::size_t centre = n / 2;
+    std::vector<double> bump(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double u = (static_cast<double>(i) - static_cast<double>(centre)) / 6.0;
+      bump[i] = std::exp(-0.5 * u * u);
+    }
+    for (const auto& name : all_interpolations) {
+      SCOPED_TRACE(name + ", n = " + std::to_string(n));
+      const auto interpolation = parse_interpolation(name);
+      std::vector<double> out(n);
+      shift_line(interpolation, bump, out, 10.5, true);  // stays inside
+      EXPECT_NEAR(sum(out), sum(bump), 1e-9 * sum(bump));
+      EXPECT_NEAR(out[centre + 11], std::exp(-0.5 * (0.5 / 6.0) * (0.5 / 6.0)), 2e-3);
+      // The half beyond the centre leaves (the centre lands just past the last sample).
+      shift_line(interpolation, bump, out, static_cast<double>(n - centre), true);
+      EXPECT_NEAR(sum(out), 0.5 * sum(bump) - 0.5, 1e-9 * sum(bump));
+      shift_line(interpolation, bump, out, -200.0, true);  // all of it leaves
+      EXPECT_LT(*std::max_element(out.begin(), out.end()), 1e-12);
+      // A whole shift moves samples exactly; what leaves must not come back round (a
+      // spectral line padded to less than 2·n would wrap the ones into the first samples).
+      const std::vector<double> ones(n, 1.0);
+      const std::size_t whole = n - 3;
+      shift_line(interpolation, ones, out, static_cast<double>(whole), true);
+      for (std::size_t i = 0; i < n; ++i) {
+        ASSERT_NEAR(out[i], i >= whole ? 1.0 : 0.0, 1e-12) << "sample " << i;
+      }
+    }
   }
 }
 
