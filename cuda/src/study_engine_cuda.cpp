@@ -15,14 +15,21 @@ namespace phasespace {
 
 namespace {
 
+// The config's choice (plan_study allows "on" on backend cuda only).
+cuda::FftCallbacks fft_callbacks(const StudyConfig& config) {
+  return config.fft_callbacks == "on" ? cuda::FftCallbacks::on : cuda::FftCallbacks::off;
+}
+
 template <class Real>
 class CudaEngine : public PointEngine {
  public:
   CudaEngine(const StudyConfig& config, const PointPlan& plan, MemberRange members)
       : potential_(config.system.potential, config.system.potential_derivative, "system.potential"),
         ensemble_(make_point_ensemble(config, plan, members)),
-        propagator_(plan.grid, potential_, propagator_options(config, plan), ensemble_.members()),
-        projector_(plan.grid, Window{config.window.shape, plan.window_width}, plan.phase_space),
+        propagator_(plan.grid, potential_, propagator_options(config, plan), ensemble_.members(),
+                    fft_callbacks(config)),
+        projector_(plan.grid, Window{config.window.shape, plan.window_width}, plan.phase_space,
+                   cuda::default_projection_memory_budget, fft_callbacks(config)),
         liouville_(plan.phase_space, potential_, liouville_options(config),
                    make_collisions(config, plan)),
         quantum_(plan.phase_space.cells()),
@@ -82,6 +89,17 @@ struct CudaDisorderBackend {
   using Solver = cuda::LiouvilleSolver<Real>;
 
   static Ensemble ensemble(const phasespace::Ensemble& start) { return Ensemble(start); }
+  static std::unique_ptr<Propagator> propagator(const StudyConfig& config, const PointPlan& plan,
+                                                const Potential& potential, std::size_t members,
+                                                MemberPotentials potentials) {
+    return std::make_unique<Propagator>(plan.grid, potential, propagator_options(config, plan),
+                                        members, std::move(potentials), fft_callbacks(config));
+  }
+  static std::unique_ptr<Projector> projector(const StudyConfig& config, const PointPlan& plan) {
+    return std::make_unique<Projector>(plan.grid, Window{config.window.shape, plan.window_width},
+                                       plan.phase_space, cuda::default_projection_memory_budget,
+                                       fft_callbacks(config));
+  }
   static Density density(std::size_t cells) { return Density(cells); }
   static Density batch_scratch(std::size_t cells) { return Density(cells); }
   static void write(Density& field, std::span<const double> values) { field.upload(values); }

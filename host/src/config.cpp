@@ -441,9 +441,9 @@ double WindowConfig::width_at(double hbar) const {
 
 StudyConfig parse_config(const json& json_config) {
   ObjectReader reader(json_config, "",
-                      {"name", "backend", "precision", "system", "initial_state", "hbar",
-                       "resolution", "window", "phase_space", "time", "classical", "metrics",
-                       "output"});
+                      {"name", "backend", "precision", "fft_callbacks", "system", "initial_state",
+                       "hbar", "resolution", "window", "phase_space", "time", "classical",
+                       "metrics", "output"});
   StudyConfig config;
   config.source = json_config;
   config.name = reader.text("name");
@@ -454,6 +454,9 @@ StudyConfig parse_config(const json& json_config) {
   config.precision = reader.text("precision", "double");
   require(config.precision == "double" || config.precision == "float", "precision",
           "\"" + config.precision + "\"", "allowed \"double\", \"float\"");
+  config.fft_callbacks = reader.text("fft_callbacks", "off");
+  require(config.fft_callbacks == "off" || config.fft_callbacks == "on", "fft_callbacks",
+          "\"" + config.fft_callbacks + "\"", "allowed \"off\", \"on\"");
   config.system = parse_system(reader.at("system"));
   config.initial_state = parse_state(reader.at("initial_state"), "initial_state", false);
   config.initial_state.many_body.mass = config.system.mass;  // the orbitals' mass

@@ -102,9 +102,9 @@ class DisorderEngine final : public DisorderEngineBase {
   DisorderEngine(const StudyConfig& config, const PointPlan& plan, MemberRange members)
       : DisorderEngineBase(config, plan, members),
         ensemble_(Backend::ensemble(take_start_ensemble())),
-        propagator_(plan.grid, potential_, propagator_options(config, plan), ensemble_.members(),
-                    take_member_potentials()),
-        projector_(plan.grid, Window{config.window.shape, plan.window_width}, plan.phase_space),
+        propagator_(Backend::propagator(config, plan, potential_, ensemble_.members(),
+                                        take_member_potentials())),
+        projector_(Backend::projector(config, plan)),
         boltzmann_(plan.phase_space, potential_, liouville_options(config), with_impurities()),
         free_(plan.phase_space, potential_, liouville_options(config), make_collisions(config, plan)),
         classical_(Backend::density(plan.phase_space.cells())),
@@ -112,7 +112,7 @@ class DisorderEngine final : public DisorderEngineBase {
         batch_scratch_(Backend::batch_scratch(plan.phase_space.cells())) {}
 
   void advance_quantum(double t_start, std::size_t steps) override {
-    propagator_.advance(ensemble_, t_start, steps);
+    propagator_->advance(ensemble_, t_start, steps);
   }
   void advance_classical(double t_start, std::size_t steps) override {
     boltzmann_.advance(classical_, t_start, steps);
@@ -121,7 +121,7 @@ class DisorderEngine final : public DisorderEngineBase {
   void quantum_density(std::span<double> density) override {
     project_batches(density, [&](std::size_t first, std::span<const double> weights,
                                  std::span<double> batch) {
-      Backend::project(projector_, ensemble_, first, weights, batch_scratch_, batch);
+      Backend::project(*projector_, ensemble_, first, weights, batch_scratch_, batch);
     });
   }
   void start_classical(std::span<const double> density) override {
@@ -141,8 +141,9 @@ class DisorderEngine final : public DisorderEngineBase {
 
  private:
   typename Backend::Ensemble ensemble_;
-  typename Backend::Propagator propagator_;
-  typename Backend::Projector projector_;
+  // Made by the backend, which knows its own options (e.g. the device's fft_callbacks).
+  std::unique_ptr<typename Backend::Propagator> propagator_;
+  std::unique_ptr<typename Backend::Projector> projector_;
   typename Backend::Solver boltzmann_;
   typename Backend::Solver free_;
   typename Backend::Density classical_;
@@ -160,6 +161,16 @@ struct CpuDisorderBackend {
   using Solver = LiouvilleSolver;
 
   static Ensemble ensemble(Ensemble start) { return start; }
+  static std::unique_ptr<Propagator> propagator(const StudyConfig& config, const PointPlan& plan,
+                                                const Potential& potential, std::size_t members,
+                                                MemberPotentials potentials) {
+    return std::make_unique<Propagator>(plan.grid, potential, propagator_options(config, plan),
+                                        members, std::move(potentials));
+  }
+  static std::unique_ptr<Projector> projector(const StudyConfig& config, const PointPlan& plan) {
+    return std::make_unique<Projector>(plan.grid, Window{config.window.shape, plan.window_width},
+                                       plan.phase_space);
+  }
   static Density density(std::size_t cells) { return Density(cells); }
   static Density batch_scratch(std::size_t) { return {}; }
   static void write(Density& field, std::span<const double> values) {

@@ -100,7 +100,9 @@ double device_memory_estimate(const StudyConfig& config, const PointPlan& point)
   const double fields = field_count * real * static_cast<double>(point.phase_space.cells());
   // A disorder point has two classical solvers (Boltzmann and free), each with its own spectra.
   const double classical_solvers = config.system.disorder ? 2.0 : 1.0;
-  return 2.0 * psi + tables + projector + fields +
+  // fft_callbacks on: the split-step's callback transform has a work area of its own (about ψ).
+  const double callback_work = config.fft_callbacks == "on" ? psi : 0.0;
+  return 2.0 * psi + callback_work + tables + projector + fields +
          classical_solvers * fft_sweep_bytes(config, point, real);
 }
 
@@ -178,6 +180,10 @@ StudyPlan plan_study(const StudyConfig& config, const std::string& backend_overr
   require(config.precision == "double" || plan.backend == "cuda", "precision",
           "\"" + config.precision + "\"",
           "\"float\" runs on backend cuda only; the CPU reference computes in double");
+  require(config.fft_callbacks == "off" || plan.backend == "cuda", "fft_callbacks",
+          "\"" + config.fft_callbacks + "\"",
+          "\"on\" applies to backend cuda only (cuFFT callbacks); this run's backend is " +
+              plan.backend);
   const double length = config.system.x_max - config.system.x_min;
   for (std::size_t i = 0; i < config.hbar.size(); ++i) {
     PointPlan point;
@@ -316,7 +322,8 @@ json run_study(const StudyConfig& config, const StudyOptions& options) {
 
   json summary = {{"config", config.source},     {"version", PHASESPACE_VERSION},
                   {"backend", plan.backend},     {"device", backend_device_name(plan.backend)},
-                  {"precision", config.precision}, {"runs", json::array()}};
+                  {"precision", config.precision}, {"fft_callbacks", config.fft_callbacks},
+                  {"runs", json::array()}};
   for (std::size_t i = 0; i < plan.points.size(); ++i) {
     const PointPlan& point = plan.points[i];
     const fs::path result_path = out / "points" / ("hbar_" + std::to_string(i) + ".json");

@@ -159,6 +159,16 @@ TEST(StudyConfig, FloatOnTheCpuBackendIsRefused) {
   expect_rejected(config, "precision");
 }
 
+TEST(StudyConfig, FftCallbacksAreOffOrOnAndOnOnlyOnTheCudaBackend) {
+  json config = harmonic_config("unused");
+  EXPECT_EQ(parse_config(config).fft_callbacks, "off");
+  config["fft_callbacks"] = "yes";
+  expect_rejected(config, "fft_callbacks");
+  config["fft_callbacks"] = "on";
+  config["backend"] = "cpu";
+  expect_rejected(config, "fft_callbacks");
+}
+
 TEST(StudyConfig, CudaBackendWithoutCudaSaysSo) {
   json config = harmonic_config("unused");
   config["backend"] = "cuda";

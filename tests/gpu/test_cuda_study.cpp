@@ -176,5 +176,34 @@ TEST(CudaStudy, DisorderFloatStudyStaysCloseToTheCpuReference) {
   EXPECT_LT(difference, 1e-3) << where;
 }
 
+// fft_callbacks "on": the split-step's phases and the projection inside cuFFT's transforms; the
+// same study and the same disorder study as above, to round-off of the CPU reference.
+TEST(CudaStudy, FftCallbacksStudyMatchesTheCpuReference) {
+  PHASESPACE_REQUIRE_DEVICE();
+  const json cpu = run_study(parse_config(study_config("cpu", "double", scratch("callbacks_cpu"))));
+  json config = study_config("cuda", "double", scratch("callbacks_cuda"));
+  config["fft_callbacks"] = "on";
+  const json gpu = run_study(parse_config(config));
+  EXPECT_EQ(gpu["fft_callbacks"], "on");
+  const auto [difference, where] = largest_difference(cpu, gpu);
+  std::cout << "[ info ] study cuda double with fft callbacks vs cpu: largest metric difference "
+            << difference << " (" << where << ")\n";
+  EXPECT_LT(difference, 1e-9) << where;
+}
+
+TEST(CudaStudy, FftCallbacksDisorderStudyMatchesTheCpuReference) {
+  PHASESPACE_REQUIRE_DEVICE();
+  const json cpu =
+      run_study(parse_config(disorder_config("cpu", "double", scratch("disorder_callbacks_cpu"))));
+  json config = disorder_config("cuda", "double", scratch("disorder_callbacks_cuda"));
+  config["fft_callbacks"] = "on";
+  const json gpu = run_study(parse_config(config));
+  const auto [difference, where] = largest_difference(cpu, gpu);
+  std::cout << "[ info ] disorder study cuda double with fft callbacks vs cpu: largest metric "
+               "difference "
+            << difference << " (" << where << ")\n";
+  EXPECT_LT(difference, 1e-9) << where;
+}
+
 }  // namespace
 }  // namespace phasespace

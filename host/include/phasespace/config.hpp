@@ -102,6 +102,9 @@ struct StudyConfig {
   std::string name;
   std::string backend = "auto";      // auto | cpu | cuda
   std::string precision = "double";  // double | float
+  // off | on: on backend cuda, the split-step's phases and the projection's gather and |A|²
+  // inside cuFFT's transforms (LTO callbacks, cuda::FftCallbacks); off until verified on a GPU.
+  std::string fft_callbacks = "off";
   SystemConfig system;
   InitialStateConfig initial_state;
   std::vector<double> hbar;

@@ -212,6 +212,7 @@ json run_study_mpi(const StudyConfig& config, const StudyOptions& options) {
                   {"backend", plan.backend},
                   {"device", backend_device_name(plan.backend) + ", " + std::to_string(size) + " MPI ranks"},
                   {"precision", config.precision},
+                  {"fft_callbacks", config.fft_callbacks},
                   {"runs", json::array()}};
   auto write_summary = [&] {
     summary["runs"] = json::array();

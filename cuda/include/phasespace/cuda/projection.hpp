@@ -15,12 +15,16 @@
 
 namespace phasespace::cuda {
 
+// The row buffer of one chunk, unless a caller gives another (study.cpp's device memory
+// estimate counts this one).
+inline constexpr std::size_t default_projection_memory_budget = std::size_t{256} << 20;
+
 template <class Real>
 class Projector {
  public:
   // memory_budget bounds the row buffer of one chunk (cuFFT's work area comes on top).
   Projector(const Grid& grid, const Window& window, const PhaseSpaceGrid& phase_space,
-            std::size_t memory_budget = std::size_t{256} << 20,
+            std::size_t memory_budget = default_projection_memory_budget,
             FftCallbacks callbacks = FftCallbacks::off);
   ~Projector();
   Projector(const Projector&) = delete;
