@@ -6,6 +6,9 @@
 //   extra potential per member (member_split_step) the kick comes from the member's table row;
 // - projection: the forward transform loads w(m dx)·ψ(x0_c + m dx) straight from ψ (no row
 //   buffer is written) and stores only scale·|A|² into ρ (no rows are read back).
+// Compiled twice (cuda/CMakeLists.txt): with PHASESPACE_FFT_CALLBACKS_LOAD the load callbacks
+// only, with PHASESPACE_FFT_CALLBACKS_STORE the store callbacks only. cuFFT links a plan's load
+// and store fatbins together, so each callback must be defined in exactly one of them.
 #include <cufft.h>
 
 #include "fft_callbacks.cuh"
@@ -96,16 +99,15 @@ __device__ void store_density(unsigned long long offset, ComplexType element, co
 
 }  // namespace
 
+#if !defined(PHASESPACE_FFT_CALLBACKS_LOAD) && !defined(PHASESPACE_FFT_CALLBACKS_STORE)
+#error "compile with PHASESPACE_FFT_CALLBACKS_LOAD or PHASESPACE_FFT_CALLBACKS_STORE (cuda/CMakeLists.txt)"
+#endif
+
 // The names the host passes to cufftXtSetJITCallback.
+#if defined(PHASESPACE_FFT_CALLBACKS_LOAD)
 extern "C" __device__ cufftDoubleComplex phasespace_split_step_load_double(
     void* data, unsigned long long offset, void* info, void*) {
   return load_kicked<cufftDoubleComplex>(data, offset, info);
-}
-
-extern "C" __device__ void phasespace_split_step_store_double(
-    void* data, unsigned long long offset, cufftDoubleComplex element, void* info, void*) {
-  store_drifted<cufftDoubleComplex, SplitStepCallbackInfo<cufftDoubleComplex>>(data, offset,
-                                                                              element, info);
 }
 
 extern "C" __device__ cufftComplex phasespace_split_step_load_float(
@@ -113,14 +115,37 @@ extern "C" __device__ cufftComplex phasespace_split_step_load_float(
   return load_kicked<cufftComplex>(data, offset, info);
 }
 
-extern "C" __device__ void phasespace_split_step_store_float(
-    void* data, unsigned long long offset, cufftComplex element, void* info, void*) {
-  store_drifted<cufftComplex, SplitStepCallbackInfo<cufftComplex>>(data, offset, element, info);
-}
-
 extern "C" __device__ cufftDoubleComplex phasespace_member_split_step_load_double(
     void* data, unsigned long long offset, void* info, void*) {
   return load_member_kicked<cufftDoubleComplex>(data, offset, info);
+}
+
+extern "C" __device__ cufftComplex phasespace_member_split_step_load_float(
+    void* data, unsigned long long offset, void* info, void*) {
+  return load_member_kicked<cufftComplex>(data, offset, info);
+}
+
+extern "C" __device__ cufftDoubleComplex phasespace_projection_load_double(
+    void*, unsigned long long offset, void* info, void*) {
+  return load_windowed<cufftDoubleComplex, double>(offset, info);
+}
+
+extern "C" __device__ cufftComplex phasespace_projection_load_float(
+    void*, unsigned long long offset, void* info, void*) {
+  return load_windowed<cufftComplex, float>(offset, info);
+}
+#endif  // PHASESPACE_FFT_CALLBACKS_LOAD
+
+#if defined(PHASESPACE_FFT_CALLBACKS_STORE)
+extern "C" __device__ void phasespace_split_step_store_double(
+    void* data, unsigned long long offset, cufftDoubleComplex element, void* info, void*) {
+  store_drifted<cufftDoubleComplex, SplitStepCallbackInfo<cufftDoubleComplex>>(data, offset,
+                                                                              element, info);
+}
+
+extern "C" __device__ void phasespace_split_step_store_float(
+    void* data, unsigned long long offset, cufftComplex element, void* info, void*) {
+  store_drifted<cufftComplex, SplitStepCallbackInfo<cufftComplex>>(data, offset, element, info);
 }
 
 extern "C" __device__ void phasespace_member_split_step_store_double(
@@ -129,20 +154,10 @@ extern "C" __device__ void phasespace_member_split_step_store_double(
       data, offset, element, info);
 }
 
-extern "C" __device__ cufftComplex phasespace_member_split_step_load_float(
-    void* data, unsigned long long offset, void* info, void*) {
-  return load_member_kicked<cufftComplex>(data, offset, info);
-}
-
 extern "C" __device__ void phasespace_member_split_step_store_float(
     void* data, unsigned long long offset, cufftComplex element, void* info, void*) {
   store_drifted<cufftComplex, MemberSplitStepCallbackInfo<cufftComplex>>(data, offset, element,
                                                                          info);
-}
-
-extern "C" __device__ cufftDoubleComplex phasespace_projection_load_double(
-    void*, unsigned long long offset, void* info, void*) {
-  return load_windowed<cufftDoubleComplex, double>(offset, info);
 }
 
 extern "C" __device__ void phasespace_projection_store_double(
@@ -150,12 +165,8 @@ extern "C" __device__ void phasespace_projection_store_double(
   store_density<cufftDoubleComplex, double>(offset, element, info);
 }
 
-extern "C" __device__ cufftComplex phasespace_projection_load_float(
-    void*, unsigned long long offset, void* info, void*) {
-  return load_windowed<cufftComplex, float>(offset, info);
-}
-
 extern "C" __device__ void phasespace_projection_store_float(
     void*, unsigned long long offset, cufftComplex element, void* info, void*) {
   store_density<cufftComplex, float>(offset, element, info);
 }
+#endif  // PHASESPACE_FFT_CALLBACKS_STORE

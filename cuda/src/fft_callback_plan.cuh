@@ -8,7 +8,10 @@
 
 #include "device_support.cuh"
 #include "fft_callbacks.cuh"
-#include "fft_callbacks_fatbin.h"  // generated: the callbacks as LTO-IR (cuda/CMakeLists.txt)
+// Generated (cuda/CMakeLists.txt): the load and the store callbacks as LTO-IR, one fatbin each
+// (given one fatbin for both, cuFFT's link would define every callback twice).
+#include "fft_callbacks_load_fatbin.h"
+#include "fft_callbacks_store_fatbin.h"
 
 namespace phasespace::cuda::detail {
 
@@ -40,19 +43,20 @@ class FftCallbackPlan {
  public:
   // `batch` forward transforms of `length` points; `name` picks the callbacks
   // phasespace_<name>_load_<precision> and phasespace_<name>_store_<precision>.
-  FftCallbackPlan(std::size_t length, std::size_t batch, const std::string& name) : info_(1) {
+  FftCallbackPlan(std::size_t length, std::size_t batch, const std::string& name)
+      : info_(1), info_pointer_(info_.data()) {
     PHASESPACE_CUFFT_CHECK(cufftCreate(&handle_));
     try {
-      void* info = info_.data();
       const std::string prefix = "phasespace_" + name;
       const std::string load = prefix + "_load" + FftCallbackTypes<Real>::suffix;
       const std::string store = prefix + "_store" + FftCallbackTypes<Real>::suffix;
-      PHASESPACE_CUFFT_CHECK(cufftXtSetJITCallback(handle_, load.c_str(), fft_callbacks_fatbin,
-                                                   sizeof(fft_callbacks_fatbin),
-                                                   FftCallbackTypes<Real>::load, &info));
-      PHASESPACE_CUFFT_CHECK(cufftXtSetJITCallback(handle_, store.c_str(), fft_callbacks_fatbin,
-                                                   sizeof(fft_callbacks_fatbin),
-                                                   FftCallbackTypes<Real>::store, &info));
+      PHASESPACE_CUFFT_CHECK(cufftXtSetJITCallback(handle_, load.c_str(), fft_callbacks_load_fatbin,
+                                                   sizeof(fft_callbacks_load_fatbin),
+                                                   FftCallbackTypes<Real>::load, &info_pointer_));
+      PHASESPACE_CUFFT_CHECK(cufftXtSetJITCallback(handle_, store.c_str(),
+                                                   fft_callbacks_store_fatbin,
+                                                   sizeof(fft_callbacks_store_fatbin),
+                                                   FftCallbackTypes<Real>::store, &info_pointer_));
       long long n = static_cast<long long>(length);
       const cufftType type = sizeof(Real) == sizeof(double) ? CUFFT_Z2Z : CUFFT_C2C;
       PHASESPACE_CUFFT_CHECK(cufftMakePlanMany64(handle_, 1, &n, nullptr, 1, n, nullptr, 1, n, type,
@@ -81,6 +85,9 @@ class FftCallbackPlan {
  private:
   cufftHandle handle_ = 0;
   DeviceBuffer<Info> info_;
+  // The callerInfo array cuFFT is given (one device pointer): a member, so it outlives the plan
+  // whether cuFFT copies the pointer or keeps the array's address.
+  void* info_pointer_ = nullptr;
   std::size_t work_bytes_ = 0;
 };
 
