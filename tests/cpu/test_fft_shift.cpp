@@ -278,6 +278,41 @@ TEST(FftShiftFactors, DeviceLayoutsShiftEveryLineOfAField) {
   }
 }
 
+// The same on the smallest lines the CUDA backend accepts (2 samples) and other short ones,
+// with shifts that move some lines wholly out when zero outside (kept and vanishing lines in
+// one batch); 13 momenta pad (spectral) to the odd length 27.
+TEST(FftShiftFactors, DeviceLayoutsShiftShortLinesAndLinesShiftedOut) {
+  EXPECT_EQ(kernels::fft_shift_length(FftShiftKind::spectral, 13, true), 27);
+  for (FftShiftKind kind : {FftShiftKind::spline, FftShiftKind::spectral}) {
+    for (const auto& [centres, momenta] :
+         {std::pair<long, long>{2, 2}, std::pair<long, long>{3, 2}, std::pair<long, long>{2, 3},
+          std::pair<long, long>{5, 7}, std::pair<long, long>{13, 13}}) {
+      const std::vector<double> f = random_line(static_cast<std::size_t>(centres * momenta), 3u);
+      const double scale = max_magnitude(f);
+      for (double span : {0.7, 1.5, 40.0}) {
+        std::mt19937_64 engine(5u);
+        std::uniform_real_distribution<double> uniform(-span, span);
+        std::vector<double> column_shifts(static_cast<std::size_t>(momenta));
+        for (auto& shift : column_shifts) shift = uniform(engine) * static_cast<double>(centres);
+        std::vector<double> row_shifts(static_cast<std::size_t>(centres));
+        for (auto& shift : row_shifts) shift = uniform(engine) * static_cast<double>(momenta);
+        const auto size_c = static_cast<std::size_t>(centres);
+        const auto size_p = static_cast<std::size_t>(momenta);
+        SCOPED_TRACE(to_string(interpolation_of(kind)) + ", " + std::to_string(centres) + " x " +
+                     std::to_string(momenta) + ", shifts up to " + std::to_string(span) + " lines");
+        const auto columns = sweep_columns_like_device(kind, f, centres, momenta, column_shifts);
+        EXPECT_LE(max_difference(columns, shift_field_by_lines(kind, f, size_c, size_p, column_shifts, true, false)),
+                  1e-13 * scale) << "X sweep";
+        for (bool zero_outside : {false, true}) {
+          const auto rows = sweep_rows_like_device(kind, f, centres, momenta, row_shifts, zero_outside);
+          EXPECT_LE(max_difference(rows, shift_field_by_lines(kind, f, size_c, size_p, row_shifts, false, zero_outside)),
+                    1e-13 * scale) << "P sweep" << (zero_outside ? ", zero outside" : ", periodic");
+        }
+      }
+    }
+  }
+}
+
 TEST(FftShiftFactors, TransformLengths) {
   EXPECT_EQ(kernels::fft_shift_length(FftShiftKind::spectral, 45, false), 45);
   EXPECT_EQ(kernels::fft_shift_length(FftShiftKind::spline, 45, false), 45);
