@@ -249,7 +249,11 @@ std::vector<Case> fft_cases(InterpolationKind kind) {
           {interpolation, Scheme::yoshida4, MomentumBoundary::zero, strong_potential}};
 }
 
-std::vector<PhaseSpaceGrid> fft_grids() { return {sized_grid(45, 38), sized_grid(40, 27), test_grid()}; }
+// Odd and even lengths, the smallest lines cuFFT gets (3 × 2), and 13 momenta (padded, zero
+// outside, to the odd spectral length 27).
+std::vector<PhaseSpaceGrid> fft_grids() {
+  return {sized_grid(45, 38), sized_grid(40, 27), sized_grid(3, 2), sized_grid(13, 13), test_grid()};
+}
 
 class CudaLiouvilleFftSweeps : public ::testing::TestWithParam<InterpolationKind> {};
 
