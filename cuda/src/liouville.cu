@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "device_data.cuh"
@@ -242,9 +243,9 @@ struct LiouvilleSolver<Real>::Impl {
   const Entry& x_lines(std::map<double, Entry>& cache, double tau, Make make) {
     auto found = cache.find(tau);
     if (found != cache.end()) return found->second;
-    Entry& entry = cache[tau];
-    make(x_shifts(tau), entry);
-    return entry;
+    Entry entry;
+    make(x_shifts(tau), entry);  // into the cache only when made: a throw leaves no empty entry
+    return cache.emplace(tau, std::move(entry)).first->second;
   }
   // ... and of a P sweep: once per τ when U does not depend on t, else remade every sweep.
   template <class Entry, class Make>
@@ -254,9 +255,13 @@ struct LiouvilleSolver<Real>::Impl {
       auto found = cache.find(tau);
       if (found != cache.end()) return found->second;
     }
-    Entry& entry = cacheable ? cache[tau] : now;
-    make(p_shifts(tau, t), entry);
-    return entry;
+    if (!cacheable) {
+      make(p_shifts(tau, t), now);
+      return now;
+    }
+    Entry entry;
+    make(p_shifts(tau, t), entry);  // as x_lines: cached only when made
+    return cache.emplace(tau, std::move(entry)).first->second;
   }
 
   const DeviceStencil<Real>& x_stencil(double tau) {

@@ -47,9 +47,9 @@ constexpr long next_smooth_length(long n) {
 }
 
 // Transform length of a line of `length` samples. Spline zero outside: lines kept (see
-// fft_line_shift) use coefficients from -length - spline_reach - 1 to
-// 2·length + spline_reach, and each of them must stay spline_alias_margin cells away from the
-// images of the line at ± the transform length.
+// fft_line_shift) use coefficients from -length - spline_reach - 2 to
+// 2·length + spline_reach + 1, and each of them must stay about spline_alias_margin cells away
+// from the images of the line at ± the transform length.
 constexpr long fft_shift_length(FftShiftKind kind, long length, bool zero_outside) {
   if (!zero_outside) return length;
   // Spectral: any n >= 2·length keeps what leaves the line in the padding, clear of the line's
