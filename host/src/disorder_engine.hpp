@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "phasespace/disorder.hpp"
+#include "phasespace/errors.hpp"
 #include "phasespace/liouville.hpp"
 #include "phasespace/projection.hpp"
 #include "phasespace/propagator.hpp"
@@ -105,18 +106,15 @@ class DisorderEngine final : public DisorderEngineBase {
         propagator_(Backend::propagator(config, plan, potential_, ensemble_.members(),
                                         take_member_potentials())),
         projector_(Backend::projector(config, plan)),
-        boltzmann_(plan.phase_space, potential_, liouville_options(config), with_impurities()),
-        free_(plan.phase_space, potential_, liouville_options(config), make_collisions(config, plan)),
-        classical_(Backend::density(plan.phase_space.cells())),
-        free_density_(Backend::density(plan.phase_space.cells())),
         batch_scratch_(Backend::batch_scratch(plan.phase_space.cells())) {}
 
   void advance_quantum(double t_start, std::size_t steps) override {
     propagator_->advance(ensemble_, t_start, steps);
   }
   void advance_classical(double t_start, std::size_t steps) override {
-    boltzmann_.advance(classical_, t_start, steps);
-    free_.advance(free_density_, t_start, steps);
+    Classical& classical = owned_classical();
+    classical.boltzmann.advance(classical.density, t_start, steps);
+    classical.free.advance(classical.free_density, t_start, steps);
   }
   void quantum_density(std::span<double> density) override {
     project_batches(density, [&](std::size_t first, std::span<const double> weights,
@@ -124,18 +122,28 @@ class DisorderEngine final : public DisorderEngineBase {
       Backend::project(*projector_, ensemble_, first, weights, batch_scratch_, batch);
     });
   }
+  // Only the point's owner runs the classical side (study_engine.cpp): the solvers and their
+  // fields are made here, so the other ranks of a shared point never hold them.
   void start_classical(std::span<const double> density) override {
-    Backend::write(classical_, density);
-    Backend::write(free_density_, density);
+    const PhaseSpaceGrid& grid = plan_.phase_space;
+    const LiouvilleOptions options = liouville_options(config_);
+    classical_.reset(new Classical{
+        typename Backend::Solver(grid, potential_, options, with_impurities()),
+        typename Backend::Solver(grid, potential_, options, make_collisions(config_, plan_)),
+        Backend::density(grid.cells()), Backend::density(grid.cells())});
+    Backend::write(classical_->density, density);
+    Backend::write(classical_->free_density, density);
   }
-  void classical_density(std::span<double> density) override { Backend::read(classical_, density); }
+  void classical_density(std::span<double> density) override {
+    Backend::read(owned_classical().density, density);
+  }
   void quantum_observables(std::vector<double>& density, std::vector<double>& current) override {
     const auto& host = Backend::host(ensemble_);  // a reference, or a download kept alive here
     observe_batches(host, density, current);
   }
   std::vector<double> free_density() override {
     std::vector<double> values(plan_.phase_space.cells());
-    Backend::read(free_density_, values);
+    Backend::read(owned_classical().free_density, values);
     return values;
   }
 
@@ -144,10 +152,22 @@ class DisorderEngine final : public DisorderEngineBase {
   // Made by the backend, which knows its own options (e.g. the device's fft_callbacks).
   std::unique_ptr<typename Backend::Propagator> propagator_;
   std::unique_ptr<typename Backend::Projector> projector_;
-  typename Backend::Solver boltzmann_;
-  typename Backend::Solver free_;
-  typename Backend::Density classical_;
-  typename Backend::Density free_density_;
+  // Boltzmann with the impurity scattering and the collisionless Liouville contrast.
+  struct Classical {
+    typename Backend::Solver boltzmann;
+    typename Backend::Solver free;
+    typename Backend::Density density;
+    typename Backend::Density free_density;
+  };
+  Classical& owned_classical() {
+    if (!classical_) {
+      throw Error("disorder engine: the classical side runs on the point's owner, after "
+                  "start_classical");
+    }
+    return *classical_;
+  }
+
+  std::unique_ptr<Classical> classical_;     // the owner's, from start_classical
   typename Backend::Density batch_scratch_;  // one batch's ρ where the backend needs it
 };
 
