@@ -252,28 +252,38 @@ std::vector<double> shift_field_by_lines(FftShiftKind kind, const std::vector<do
   return out;
 }
 
+// The field f (centres × momenta) swept in the device's layouts equals its lines shifted one at a
+// time by shift_line: every column by column_shifts (periodic), every row by row_shifts (periodic
+// and zero outside). Shifts are drawn uniformly within ±span line lengths.
+void expect_device_sweeps_equal_line_shifts(FftShiftKind kind, long centres, long momenta,
+                                            unsigned int field_seed, unsigned int shift_seed,
+                                            double span) {
+  const std::vector<double> f = random_line(static_cast<std::size_t>(centres * momenta), field_seed);
+  const double scale = max_magnitude(f);
+  std::mt19937_64 engine(shift_seed);
+  std::uniform_real_distribution<double> uniform(-span, span);
+  std::vector<double> column_shifts(static_cast<std::size_t>(momenta));
+  for (auto& shift : column_shifts) shift = uniform(engine) * static_cast<double>(centres);
+  std::vector<double> row_shifts(static_cast<std::size_t>(centres));
+  for (auto& shift : row_shifts) shift = uniform(engine) * static_cast<double>(momenta);
+  const auto size_c = static_cast<std::size_t>(centres);
+  const auto size_p = static_cast<std::size_t>(momenta);
+  SCOPED_TRACE(to_string(interpolation_of(kind)) + ", " + std::to_string(centres) + " x " +
+               std::to_string(momenta) + ", shifts up to " + std::to_string(span) + " lines");
+  const auto columns = sweep_columns_like_device(kind, f, centres, momenta, column_shifts);
+  EXPECT_LE(max_difference(columns, shift_field_by_lines(kind, f, size_c, size_p, column_shifts, true, false)),
+            1e-13 * scale) << "X sweep";
+  for (bool zero_outside : {false, true}) {
+    const auto rows = sweep_rows_like_device(kind, f, centres, momenta, row_shifts, zero_outside);
+    EXPECT_LE(max_difference(rows, shift_field_by_lines(kind, f, size_c, size_p, row_shifts, false, zero_outside)),
+              1e-13 * scale) << "P sweep" << (zero_outside ? ", zero outside" : ", periodic");
+  }
+}
+
 TEST(FftShiftFactors, DeviceLayoutsShiftEveryLineOfAField) {
   for (FftShiftKind kind : {FftShiftKind::spline, FftShiftKind::spectral}) {
     for (const auto& [centres, momenta] : {std::pair<long, long>{45, 38}, std::pair<long, long>{40, 27}}) {
-      const std::vector<double> f = random_line(static_cast<std::size_t>(centres * momenta), 7u);
-      const double scale = max_magnitude(f);
-      std::mt19937_64 engine(11u);
-      std::uniform_real_distribution<double> uniform(-1.3, 1.3);
-      std::vector<double> column_shifts(static_cast<std::size_t>(momenta));
-      for (auto& shift : column_shifts) shift = uniform(engine) * static_cast<double>(centres);
-      std::vector<double> row_shifts(static_cast<std::size_t>(centres));
-      for (auto& shift : row_shifts) shift = uniform(engine) * static_cast<double>(momenta);
-      const auto size_c = static_cast<std::size_t>(centres);
-      const auto size_p = static_cast<std::size_t>(momenta);
-      SCOPED_TRACE(to_string(interpolation_of(kind)) + ", " + std::to_string(centres) + " x " + std::to_string(momenta));
-      const auto columns = sweep_columns_like_device(kind, f, centres, momenta, column_shifts);
-      EXPECT_LE(max_difference(columns, shift_field_by_lines(kind, f, size_c, size_p, column_shifts, true, false)),
-                1e-13 * scale) << "X sweep";
-      for (bool zero_outside : {false, true}) {
-        const auto rows = sweep_rows_like_device(kind, f, centres, momenta, row_shifts, zero_outside);
-        EXPECT_LE(max_difference(rows, shift_field_by_lines(kind, f, size_c, size_p, row_shifts, false, zero_outside)),
-                  1e-13 * scale) << "P sweep" << (zero_outside ? ", zero outside" : ", periodic");
-      }
+      expect_device_sweeps_equal_line_shifts(kind, centres, momenta, 7u, 11u, 1.3);
     }
   }
 }
@@ -287,27 +297,8 @@ TEST(FftShiftFactors, DeviceLayoutsShiftShortLinesAndLinesShiftedOut) {
     for (const auto& [centres, momenta] :
          {std::pair<long, long>{2, 2}, std::pair<long, long>{3, 2}, std::pair<long, long>{2, 3},
           std::pair<long, long>{5, 7}, std::pair<long, long>{13, 13}}) {
-      const std::vector<double> f = random_line(static_cast<std::size_t>(centres * momenta), 3u);
-      const double scale = max_magnitude(f);
       for (double span : {0.7, 1.5, 40.0}) {
-        std::mt19937_64 engine(5u);
-        std::uniform_real_distribution<double> uniform(-span, span);
-        std::vector<double> column_shifts(static_cast<std::size_t>(momenta));
-        for (auto& shift : column_shifts) shift = uniform(engine) * static_cast<double>(centres);
-        std::vector<double> row_shifts(static_cast<std::size_t>(centres));
-        for (auto& shift : row_shifts) shift = uniform(engine) * static_cast<double>(momenta);
-        const auto size_c = static_cast<std::size_t>(centres);
-        const auto size_p = static_cast<std::size_t>(momenta);
-        SCOPED_TRACE(to_string(interpolation_of(kind)) + ", " + std::to_string(centres) + " x " +
-                     std::to_string(momenta) + ", shifts up to " + std::to_string(span) + " lines");
-        const auto columns = sweep_columns_like_device(kind, f, centres, momenta, column_shifts);
-        EXPECT_LE(max_difference(columns, shift_field_by_lines(kind, f, size_c, size_p, column_shifts, true, false)),
-                  1e-13 * scale) << "X sweep";
-        for (bool zero_outside : {false, true}) {
-          const auto rows = sweep_rows_like_device(kind, f, centres, momenta, row_shifts, zero_outside);
-          EXPECT_LE(max_difference(rows, shift_field_by_lines(kind, f, size_c, size_p, row_shifts, false, zero_outside)),
-                    1e-13 * scale) << "P sweep" << (zero_outside ? ", zero outside" : ", periodic");
-        }
+        expect_device_sweeps_equal_line_shifts(kind, centres, momenta, 3u, 5u, span);
       }
     }
   }
