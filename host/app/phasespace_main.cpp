@@ -4,13 +4,16 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "phasespace/errors.hpp"
+#include "phasespace/fftw_wisdom.hpp"
 #include "phasespace/parallel.hpp"
 #include "phasespace/study.hpp"
 
@@ -19,7 +22,9 @@ namespace {
 const char* usage =
     "usage: phasespace validate CONFIG [--backend auto|cpu|cuda] [--ranks R]\n"
     "       phasespace run CONFIG [--backend auto|cpu|cuda] [--out DIR] [--quiet] [--resume]\n"
-    "       phasespace --version\n";
+    "       phasespace --version\n"
+    "environment: PHASESPACE_FFTW_WISDOM=PATH|off  where run keeps FFTW's measured plans\n"
+    "             (default $XDG_CACHE_HOME or ~/.cache, phasespace/fftw-wisdom)\n";
 
 std::atomic<bool> stop_requested{false};
 
@@ -110,6 +115,31 @@ void print_plan(const phasespace::StudyConfig& config, const phasespace::StudyPl
   }
 }
 
+// FFTW's plans from earlier runs (phasespace/fftw_wisdom.hpp), stored again when the run ends,
+// however it ends; rank 0 stores for an MPI job. A cache that cannot be stored costs only
+// planning time next run: a warning, not an error.
+class WisdomCache {
+ public:
+  explicit WisdomCache(bool store) : path_(phasespace::fftw_wisdom_path()), store_(store) {
+    if (path_) phasespace::import_fftw_wisdom(*path_);
+  }
+  ~WisdomCache() {
+    if (!path_ || !store_) return;
+    try {
+      phasespace::export_fftw_wisdom(*path_);
+    } catch (const std::exception& error) {
+      std::cerr << "phasespace: warning: " << error.what()
+                << " (the next run plans its transforms again)\n";
+    }
+  }
+  WisdomCache(const WisdomCache&) = delete;
+  WisdomCache& operator=(const WisdomCache&) = delete;
+
+ private:
+  std::optional<std::filesystem::path> path_;
+  bool store_;
+};
+
 int run(const Arguments& arguments) {
   const phasespace::StudyConfig config = phasespace::load_config(arguments.config);
   if (arguments.command == "validate") {
@@ -122,6 +152,7 @@ int run(const Arguments& arguments) {
     return 0;
   }
   std::signal(SIGINT, on_interrupt);
+  const WisdomCache wisdom(session->rank() == 0);
   phasespace::StudyOptions options;
   options.backend_override = arguments.backend;
   options.output_dir = arguments.out;

@@ -5,7 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +21,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+// `run` keeps FFTW wisdom in the user's cache by default; these runs keep out of it (a test
+// that wants a cache names one on its command line).
+[[maybe_unused]] const int wisdom_off = setenv("PHASESPACE_FFTW_WISDOM", "off", 0);
 
 struct Result {
   int status = -1;
@@ -128,6 +135,41 @@ TEST(Cli, InterruptKeepsFinishedPointsAndNoPartialFiles) {
   EXPECT_FALSE(fs::exists(dir / "results" / "points" / "hbar_1.json"));
   EXPECT_TRUE(no_temporary_files(dir));
   fs::remove_all(dir);
+}
+
+// The FFTW wisdom cache: written by the first run, read by the second, which gives the same
+// metrics to round-off (plans differ only in the order of the same arithmetic).
+TEST(Cli, RunKeepsFftwWisdomBetweenRuns) {
+  const fs::path dir = scratch("wisdom");
+  const fs::path config = write_config(dir, {0.2, 0.1}, false);
+  const fs::path wisdom = dir / "cache" / "fftw-wisdom";
+  const std::string prefix = "PHASESPACE_FFTW_WISDOM=" + wisdom.string() + " ";
+  const std::string command = std::string(PHASESPACE_CLI) + " run " + config.string() + " --quiet";
+  auto run_with_cache = [&](const std::string& out) {
+    const std::string line = prefix + command + " --out " + (dir / out).string() + " > /dev/null 2>&1";
+    return std::system(line.c_str());
+  };
+  ASSERT_EQ(run_with_cache("first"), 0);
+  ASSERT_TRUE(fs::is_regular_file(wisdom));
+  std::ifstream stored(wisdom);
+  std::string head(7, ' ');
+  stored.read(head.data(), 7);
+  EXPECT_EQ(head, "(fftw-3");
+  ASSERT_EQ(run_with_cache("second"), 0);
+  const json first = json::parse(std::ifstream(dir / "first" / "summary.json"));
+  const json second = json::parse(std::ifstream(dir / "second" / "summary.json"));
+  for (std::size_t i = 0; i < first["runs"].size(); ++i) {
+    for (const auto& [name, values] : first["runs"][i]["metrics"].items()) {
+      for (std::size_t k = 0; k < values.size(); ++k) {
+        const double a = values[k].get<double>();
+        const double b = second["runs"][i]["metrics"][name][k].get<double>();
+        EXPECT_NEAR(a, b, 1e-12 * std::max(1.0, std::abs(a))) << name;
+      }
+    }
+  }
+  for (const auto& entry : fs::directory_iterator(wisdom.parent_path())) {
+    EXPECT_EQ(entry.path().filename(), "fftw-wisdom") << "a temporary file was left behind";
+  }
 }
 
 TEST(Cli, BadInputGivesOneClearError) {

@@ -1,14 +1,19 @@
 // The quantum engine on the CPU: grid, expressions, initial states and split-step propagation,
 // each against closed forms or conservation laws.
 #include <fftw3.h>
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <numbers>
 
 #include "phasespace/errors.hpp"
+#include "phasespace/fftw_wisdom.hpp"
 #include "phasespace/grid.hpp"
 #include "phasespace/initial_state.hpp"
 #include "phasespace/potential.hpp"
@@ -344,6 +349,40 @@ TEST(Propagation, AbsorbingEdgesRemoveAndReportTheOutgoingNorm) {
   const double remaining = ensemble.norm(0);
   EXPECT_LT(remaining, 0.01);
   EXPECT_NEAR(propagator.absorbed_norm() + remaining, 1.0, 1e-12);
+}
+
+// The wisdom cache `phasespace run` keeps (fftw_wisdom.hpp): stored plans read back, anything
+// else refused without touching FFTW's plans.
+TEST(FftwWisdom, StoresAndReadsBackPlansAndRefusesAnythingElse) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("phasespace_wisdom_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  // A propagator plans its transforms with FFTW_MEASURE: there is wisdom to store.
+  SplitStepPropagator propagator(make_grid(-5.0, 5.0, 96), Potential("x^2"),
+                                 {1.0, 0.1, 0.01, Scheme::strang, {}}, 2);
+  const fs::path stored = dir / "nested" / "fftw-wisdom";
+  export_fftw_wisdom(stored);
+  ASSERT_TRUE(fs::is_regular_file(stored));
+  EXPECT_TRUE(import_fftw_wisdom(stored));
+  EXPECT_FALSE(import_fftw_wisdom(dir / "missing"));
+  std::ofstream(dir / "garbage") << "not wisdom at all";
+  EXPECT_FALSE(import_fftw_wisdom(dir / "garbage"));
+  EXPECT_THROW(export_fftw_wisdom(dir / "garbage" / "below a file"), Error);
+  fs::remove_all(dir);
+}
+
+TEST(FftwWisdom, CachePathFollowsTheEnvironment) {
+  const char* saved = std::getenv("PHASESPACE_FFTW_WISDOM");
+  const std::string previous = saved ? saved : "";
+  setenv("PHASESPACE_FFTW_WISDOM", "off", 1);
+  EXPECT_FALSE(fftw_wisdom_path().has_value());
+  setenv("PHASESPACE_FFTW_WISDOM", "/somewhere/plans", 1);
+  EXPECT_EQ(fftw_wisdom_path(), std::filesystem::path("/somewhere/plans"));
+  if (saved) {
+    setenv("PHASESPACE_FFTW_WISDOM", previous.c_str(), 1);
+  } else {
+    unsetenv("PHASESPACE_FFTW_WISDOM");
+  }
 }
 
 TEST(Propagation, BadOptionsNameTheField) {
