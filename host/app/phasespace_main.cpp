@@ -111,7 +111,7 @@ void print_plan(const phasespace::StudyConfig& config, const phasespace::StudyPl
                 point.phase_space.centres, point.phase_space.momenta, point.phase_space.dp,
                 point.quantum_steps, point.classical_steps, point.memory_bytes / 1e6,
                 point.device_memory_bytes / 1e6,
-                (5.0 * point.quantum_work + 20.0 * point.classical_work) / 1e9);
+                (point.quantum_work + point.classical_work) / 1e9);
   }
 }
 

@@ -39,8 +39,8 @@ std::size_t block_boundary(const PointPlan& point, std::size_t block) {
 }
 
 double point_cost(const PointPlan& point, std::size_t chunks) {
-  return 5.0 * point.quantum_work / static_cast<double>(std::max<std::size_t>(chunks, 1)) +
-         20.0 * point.classical_work;
+  return point.quantum_work / static_cast<double>(std::max<std::size_t>(chunks, 1)) +
+         point.classical_work;
 }
 
 struct Candidate {

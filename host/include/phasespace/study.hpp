@@ -26,8 +26,12 @@ struct PointPlan {
   std::size_t classical_steps = 0;
   double memory_bytes = 0.0;      // peak host memory estimate
   double device_memory_bytes = 0.0;  // peak device memory estimate (backend cuda), else 0
-  double quantum_work = 0.0;      // members · N · log2 N · steps (FFT butterflies)
-  double classical_work = 0.0;    // cells · steps
+  // Estimated work, both in about the flops of the CPU reference (one unit for progress, ETA,
+  // `validate` and the MPI work division): 5 · members · N · log2 N · steps for the split-step's
+  // transforms; 20 · cells · steps for a Lagrange Strang Liouville step, times the measured cost
+  // of the config's interpolation and scheme relative to it (classical_cost_factor, study.cpp).
+  double quantum_work = 0.0;
+  double classical_work = 0.0;
   // The blocks of members that one MPI rank runs whole (parallel.hpp): block b is members
   // [block_boundaries[b], block_boundaries[b + 1]), from 0 to members. Empty: every member is a
   // block. A disorder point's blocks are its batches of realisations (the standard errors are
