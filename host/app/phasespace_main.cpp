@@ -101,7 +101,8 @@ std::string format_duration(double seconds) {
 
 void print_plan(const phasespace::StudyConfig& config, const phasespace::StudyPlan& plan) {
   std::cout << "study \"" << config.name << "\": " << plan.points.size() << " hbar points, backend "
-            << plan.backend << ", precision " << config.precision << "\n";
+            << plan.backend << ", precision " << config.precision
+            << (config.fft_callbacks == "on" ? ", fft_callbacks on" : "") << "\n";
   std::printf("%10s %9s %8s %9s %8s %8s %9s %10s %10s %11s %11s %11s\n", "hbar", "N",
               "members", "window", "centres", "momenta", "dp", "q_steps", "c_steps", "memory_MB",
               "device_MB", "work_Gflop");
