@@ -15,6 +15,7 @@
 #include "phasespace/errors.hpp"
 #include "phasespace/ensemble.hpp"
 #include "phasespace/grid.hpp"
+#include "phasespace/projection.hpp"
 
 // Every GPU test starts with this: without a usable device it skips and says why.
 #define PHASESPACE_REQUIRE_DEVICE()                                          \
@@ -109,6 +110,23 @@ Comparison compare(const Vector& actual, const Vector& expected) {
   text << "; " << actual.size() << " elements";
   result.detail = text.str();
   return result;
+}
+
+// centres × momenta phase-space cells over x0 in [-4, 4), p in [-3, 3] (ħ = 0.05): sizes that
+// are not multiples of the warp or block come from the callers. An odd number of momenta makes
+// the grid momentum-symmetric (p_j = -p_{P-1-j}, needed by back-scattering).
+inline PhaseSpaceGrid phase_space_box(std::size_t centres, std::size_t momenta) {
+  PhaseSpaceGrid grid;
+  grid.hbar = 0.05;
+  grid.centre_stride = 1;
+  grid.centres = centres;
+  grid.x0_first = -4.0;
+  grid.dx0 = 8.0 / static_cast<double>(centres);
+  grid.fft_length = momenta;
+  grid.k_first = -static_cast<long>(momenta / 2);
+  grid.momenta = momenta;
+  grid.dp = 6.0 / static_cast<double>(momenta);
+  return grid;
 }
 
 }  // namespace phasespace::gpu_test

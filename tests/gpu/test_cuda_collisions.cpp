@@ -26,24 +26,9 @@ namespace {
 using gpu_test::compare;
 using Operators = std::vector<std::shared_ptr<const CollisionOperator>>;
 
-// centres × momenta cells over x0 in [-4, 4), p in [-3, 3]; an odd number of momenta makes the
-// grid momentum-symmetric (p_j = -p_{P-1-j}, needed by back-scattering).
-PhaseSpaceGrid sized_grid(std::size_t centres, std::size_t momenta) {
-  PhaseSpaceGrid grid;
-  grid.hbar = 0.05;
-  grid.centre_stride = 1;
-  grid.centres = centres;
-  grid.x0_first = -4.0;
-  grid.dx0 = 8.0 / static_cast<double>(centres);
-  grid.fft_length = momenta;
-  grid.k_first = -static_cast<long>(momenta / 2);
-  grid.momenta = momenta;
-  grid.dp = 6.0 / static_cast<double>(momenta);
-  return grid;
-}
+using gpu_test::phase_space_box;
 
-// 231 × 151 cells: neither a multiple of 32 (nor of the rate matrix's tile of 16).
-PhaseSpaceGrid test_grid() { return sized_grid(3 * 7 * 11, 151); }
+PhaseSpaceGrid test_grid() { return phase_space_box(3 * 7 * 11, 151); }
 
 // Relative tolerance of one operator applied once: round-off of a few operations in double, the
 // rounding of the result (and of f_eq) to Real in float.
@@ -153,8 +138,8 @@ TEST_P(CudaCollisionOperators, ShortAndLongRowsMatchCpu) {
   PHASESPACE_REQUIRE_DEVICE();
   for (const auto& [centres, momenta] :
        {std::pair<std::size_t, std::size_t>{10, 13}, std::pair<std::size_t, std::size_t>{37, 301}}) {
-    check_operator<double>(GetParam(), sized_grid(centres, momenta));
-    check_operator<float>(GetParam(), sized_grid(centres, momenta));
+    check_operator<double>(GetParam(), phase_space_box(centres, momenta));
+    check_operator<float>(GetParam(), phase_space_box(centres, momenta));
   }
 }
 
@@ -208,7 +193,7 @@ TEST(CudaCollisions, LocalMaxwellianConservesDensityMomentumAndEnergyPerCentre) 
   PHASESPACE_REQUIRE_DEVICE();
   check_maxwellian_conservation<double>(test_grid());
   check_maxwellian_conservation<float>(test_grid());
-  check_maxwellian_conservation<double>(sized_grid(37, 1101));
+  check_maxwellian_conservation<double>(phase_space_box(37, 1101));
 }
 
 // U = 0 and periodic momenta: streaming conserves every momentum column's total, the
@@ -345,7 +330,7 @@ TEST(CudaCollisions, OperatorWithoutDeviceVersionIsAnInputError) {
 // Back-scattering needs p_j = -p_{P-1-j}: refused at the first step, as on the CPU.
 TEST(CudaCollisions, BackscatteringOnAnAsymmetricGridIsAnInputError) {
   PHASESPACE_REQUIRE_DEVICE();
-  const PhaseSpaceGrid grid = sized_grid(40, 150);  // even: k = -75..74
+  const PhaseSpaceGrid grid = phase_space_box(40, 150);  // even: k = -75..74
   ASSERT_FALSE(grid.momentum_symmetric());
   cuda::DeviceDensity<double> f(gpu_test::random_density(grid.cells(), 1));
   cuda::Collisions<double> device(grid, {make_backscattering(weak_impurity(), 2.0, 1.0, grid.hbar)});

@@ -20,33 +20,10 @@ namespace phasespace {
 namespace {
 
 using gpu_test::compare;
+using gpu_test::phase_space_box;
 
 // 231 × 150 cells (neither a multiple of 32), centred momenta, several cells of shift per step.
-PhaseSpaceGrid test_grid() {
-  PhaseSpaceGrid grid;
-  grid.hbar = 0.05;
-  grid.centre_stride = 1;
-  grid.centres = 3 * 7 * 11;
-  grid.x0_first = -4.0;
-  grid.dx0 = 8.0 / static_cast<double>(grid.centres);
-  grid.fft_length = 150;
-  grid.k_first = -75;
-  grid.momenta = 150;
-  grid.dp = 0.04;
-  return grid;
-}
-
-// centres × momenta cells over the same phase-space box as test_grid().
-PhaseSpaceGrid sized_grid(std::size_t centres, std::size_t momenta) {
-  PhaseSpaceGrid grid = test_grid();
-  grid.centres = centres;
-  grid.dx0 = 8.0 / static_cast<double>(centres);
-  grid.fft_length = momenta;
-  grid.k_first = -static_cast<long>(momenta / 2);
-  grid.momenta = momenta;
-  grid.dp = 6.0 / static_cast<double>(momenta);
-  return grid;
-}
+PhaseSpaceGrid test_grid() { return phase_space_box(3 * 7 * 11, 150); }
 
 Interpolation lagrange(int order) { return Interpolation{InterpolationKind::lagrange, order}; }
 
@@ -199,7 +176,7 @@ TEST(CudaLiouville, ShortAndLongLinesMatchCpu) {
   const std::string strong = "3*x^2*(1 + 0.3*sin(2*t)) + 0.2*sin(3*x)";
   for (const auto& [centres, momenta] :
        {std::pair<std::size_t, std::size_t>{10, 13}, std::pair<std::size_t, std::size_t>{37, 1100}}) {
-    const PhaseSpaceGrid grid = sized_grid(centres, momenta);
+    const PhaseSpaceGrid grid = phase_space_box(centres, momenta);
     for (int order : {3, 9}) {
       check_against_cpu<double>(order, Scheme::strang, MomentumBoundary::periodic, smooth, 1e-10, grid);
       check_against_cpu<float>(order, Scheme::strang, MomentumBoundary::periodic, smooth, 1e-4, grid);
@@ -231,7 +208,7 @@ TEST(CudaLiouville, InvalidInterpolationOrGridIsAnInputError) {
       { cuda::LiouvilleSolver<double> solver(test_grid(), Potential("x^2"), options); }, InputError);
   options.interpolation = Interpolation{InterpolationKind::spline, 3};
   EXPECT_THROW(
-      { cuda::LiouvilleSolver<double> solver(sized_grid(1, 38), Potential("x^2"), options); },
+      { cuda::LiouvilleSolver<double> solver(phase_space_box(1, 38), Potential("x^2"), options); },
       InputError);
 }
 
@@ -252,7 +229,8 @@ std::vector<Case> fft_cases(InterpolationKind kind) {
 // Odd and even lengths, the smallest lines cuFFT gets (3 × 2), and 13 momenta (padded, zero
 // outside, to the odd spectral length 27).
 std::vector<PhaseSpaceGrid> fft_grids() {
-  return {sized_grid(45, 38), sized_grid(40, 27), sized_grid(3, 2), sized_grid(13, 13), test_grid()};
+  return {phase_space_box(45, 38), phase_space_box(40, 27), phase_space_box(3, 2),
+          phase_space_box(13, 13), test_grid()};
 }
 
 class CudaLiouvilleFftSweeps : public ::testing::TestWithParam<InterpolationKind> {};
@@ -275,7 +253,7 @@ TEST_P(CudaLiouvilleFftSweeps, MatchCpuInFloat) {
 
 TEST_P(CudaLiouvilleFftSweeps, MassIsConservedWithPeriodicMomenta) {
   PHASESPACE_REQUIRE_DEVICE();
-  const PhaseSpaceGrid grid = sized_grid(45, 38);
+  const PhaseSpaceGrid grid = phase_space_box(45, 38);
   LiouvilleOptions options;
   options.dt = 0.05;
   options.interpolation = Interpolation{GetParam(), GetParam() == InterpolationKind::spline ? 3 : 0};
