@@ -27,6 +27,20 @@ struct DisorderEngineBase::MomentumTransform {
   AlignedVector<complex> buffer;
 };
 
+namespace {
+
+// Members [first, first + weights.size()) of `all` as an ensemble of their own, with `weights`.
+Ensemble member_range(const Ensemble& all, std::size_t first, std::span<const double> weights) {
+  const std::size_t size = all.grid.size;
+  Ensemble range(all.grid, 0);
+  range.psi.assign(all.psi.begin() + static_cast<std::ptrdiff_t>(first * size),
+                   all.psi.begin() + static_cast<std::ptrdiff_t>((first + weights.size()) * size));
+  range.weights.assign(weights.begin(), weights.end());
+  return range;
+}
+
+}  // namespace
+
 DisorderEngineBase::DisorderEngineBase(const StudyConfig& config, const PointPlan& plan,
                                        MemberRange members)
     : config_(config),
@@ -134,13 +148,8 @@ void DisorderEngineBase::observe_batches(const Ensemble& host, std::vector<doubl
                                          std::vector<double>& current) {
   density.assign(plan_.grid.size, 0.0);
   current.assign(plan_.grid.size, 0.0);
-  const std::size_t size = plan_.grid.size;
   for (std::size_t b = first_batch_; b < end_batch_; ++b) {
-    const auto [first, last] = batch_members(b);
-    Ensemble batch(plan_.grid, 0);
-    batch.psi.assign(host.psi.begin() + static_cast<std::ptrdiff_t>(first * size),
-                     host.psi.begin() + static_cast<std::ptrdiff_t>(last * size));
-    batch.weights = batch_weights(b);
+    const Ensemble batch = member_range(host, batch_members(b).first, batch_weights(b));
     BatchValues& values = batches_[b];
     values.n = position_density(batch);
     values.j = current_density(batch, plan_.hbar, config_.system.mass);
@@ -198,12 +207,7 @@ void DisorderEngineBase::gather_batches(const std::function<void(std::span<doubl
 
 void CpuDisorderBackend::project(Projector& projector, const Ensemble& ensemble, std::size_t first,
                                  std::span<const double> weights, Density&, std::span<double> out) {
-  const std::size_t size = ensemble.grid.size;
-  Ensemble batch(ensemble.grid, 0);
-  batch.psi.assign(ensemble.psi.begin() + static_cast<std::ptrdiff_t>(first * size),
-                   ensemble.psi.begin() + static_cast<std::ptrdiff_t>((first + weights.size()) * size));
-  batch.weights.assign(weights.begin(), weights.end());
-  projector.project(batch, out);
+  projector.project(member_range(ensemble, first, weights), out);
 }
 
 }  // namespace phasespace
