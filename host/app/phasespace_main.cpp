@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "phasespace/errors.hpp"
@@ -122,7 +123,12 @@ void print_plan(const phasespace::StudyConfig& config, const phasespace::StudyPl
 class WisdomCache {
  public:
   explicit WisdomCache(bool store) : path_(phasespace::fftw_wisdom_path()), store_(store) {
-    if (path_) phasespace::import_fftw_wisdom(*path_);
+    std::error_code error;
+    if (!path_ || !std::filesystem::exists(*path_, error)) return;
+    if (!phasespace::import_fftw_wisdom(*path_)) {
+      std::cerr << "phasespace: warning: FFTW wisdom " << path_->string()
+                << " is not FFTW wisdom; this run plans afresh and replaces it\n";
+    }
   }
   ~WisdomCache() {
     if (!path_ || !store_) return;

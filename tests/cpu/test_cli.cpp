@@ -156,6 +156,21 @@ TEST(Cli, RunKeepsFftwWisdomBetweenRuns) {
   stored.read(head.data(), 7);
   EXPECT_EQ(head, "(fftw-3");
   ASSERT_EQ(run_with_cache("second"), 0);
+  // A file that is not wisdom: a warning naming it, a run that plans afresh, wisdom in its place.
+  const fs::path garbage = dir / "garbage";
+  std::ofstream(garbage) << "not wisdom";
+  const std::string line = "PHASESPACE_FFTW_WISDOM=" + garbage.string() + " " + command +
+                           " --out " + (dir / "third").string() + " 2>&1";
+  FILE* pipe = popen(line.c_str(), "r");
+  std::string output;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  EXPECT_EQ(pclose(pipe), 0) << output;
+  EXPECT_NE(output.find(garbage.string() + " is not FFTW wisdom"), std::string::npos) << output;
+  std::ifstream replaced(garbage);
+  std::string replaced_head(7, ' ');
+  replaced.read(replaced_head.data(), 7);
+  EXPECT_EQ(replaced_head, "(fftw-3");
   const json first = json::parse(std::ifstream(dir / "first" / "summary.json"));
   const json second = json::parse(std::ifstream(dir / "second" / "summary.json"));
   for (std::size_t i = 0; i < first["runs"].size(); ++i) {
