@@ -276,7 +276,7 @@ class Backscattering final : public CollisionOperator {
     require(grid.momentum_symmetric(), "phase_space momenta",
             "k_first = " + std::to_string(grid.k_first) + ", " + std::to_string(grid.momenta) +
                 " momenta",
-            "a momentum-symmetric grid (p_j = -p_{P-1-j}, e.g. set p_cut) for " + name_);
+            "a momentum-symmetric grid (p_j = -p_{P-1-j}, e.g. set phase_space.p_max) for " + name_);
     const std::vector<double>& rates = rates_on(grid);
     std::vector<double> decay(grid.momenta / 2);
     for (std::size_t j = 0; j < decay.size(); ++j) decay[j] = std::exp(-2.0 * rates[j] * tau);

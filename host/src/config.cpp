@@ -1,11 +1,14 @@
 #include "phasespace/config.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "phasespace/errors.hpp"
 
@@ -15,10 +18,38 @@ namespace {
 
 using nlohmann::json;
 
-std::string show(const json& value) {
-  std::string text = value.dump();
-  return text.size() > 80 ? text.substr(0, 77) + "..." : text;
+constexpr std::size_t shown_characters = 80;
+
+// Appends value to text until text holds more than `budget` characters: containers element by
+// element, so the work (and the recursion) ends once the budget is spent.
+void append_bounded(std::string& text, const json& value, std::size_t budget) {
+  if (value.is_array()) {
+    text += '[';
+    bool first = true;
+    for (const auto& element : value) {
+      if (text.size() > budget) return;
+      if (!std::exchange(first, false)) text += ',';
+      append_bounded(text, element, budget);
+    }
+    text += ']';
+  } else if (value.is_object()) {
+    text += '{';
+    bool first = true;
+    for (const auto& [key, element] : value.items()) {
+      if (text.size() > budget) return;
+      if (!std::exchange(first, false)) text += ',';
+      text += json(key.substr(0, budget)).dump() + ':';
+      append_bounded(text, element, budget);
+    }
+    text += '}';
+  } else if (value.is_string()) {
+    text += json(value.get_ref<const std::string&>().substr(0, budget)).dump();
+  } else {
+    text += value.dump();
+  }
 }
+
+std::string show(const json& value) { return show_json(value); }
 
 // Reads one JSON object at a path, remembering which keys were read, so that finish() can
 // reject the ones nobody asked for (typos must not pass silently as defaults).
@@ -27,7 +58,8 @@ class ObjectReader {
   ObjectReader(const json& node, std::string path, std::vector<std::string> allowed)
       : node_(node), path_(std::move(path)), allowed_(std::move(allowed)) {
     if (!node_.is_object()) {
-      throw InputError(path_ + " = " + show(node_) + ": must be a JSON object");
+      throw InputError((path_.empty() ? std::string("the config (its top level)") : path_) + " = " +
+                       show(node_) + ": must be a JSON object {\"name\": ..., \"system\": ..., ...}");
     }
     for (const auto& [key, value] : node_.items()) {
       if (std::find(allowed_.begin(), allowed_.end(), key) == allowed_.end()) {
@@ -422,6 +454,15 @@ MetricsConfig parse_metrics(const json& node) {
   return metrics;
 }
 
+// A name that is one folder inside results/: no separators, no "..", no control characters,
+// nothing a shell or a listing would show differently.
+bool is_plain_folder_name(const std::string& name) {
+  if (name.empty() || name.size() > 100 || name.front() == '.' || name.front() == '-') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
 OutputConfig parse_output(const json& node, const std::string& name) {
   ObjectReader reader(node, "output", {"dir", "fields", "figures"});
   OutputConfig output;
@@ -433,7 +474,134 @@ OutputConfig parse_output(const json& node, const std::string& name) {
   return output;
 }
 
+// Deeper than any study config needs (about 6 levels), far below what would overflow the stack
+// of a recursive dump (70 000 levels did).
+constexpr std::size_t max_config_depth = 64;
+// A study config is a few kB; the limit stops /dev/zero or a mistaken data file early.
+constexpr std::size_t max_config_bytes = 64u << 20;
+
+// Follows the parser (nlohmann's callback sees each event, not the path): the JSON path of the
+// current position, the keys of each open object (a duplicate key is an error, not "last one
+// wins"), and the nesting depth.
+class ParseWatcher {
+ public:
+  explicit ParseWatcher(std::string source) : source_(std::move(source)) {}
+
+  bool on_event(json::parse_event_t event, const json& parsed) {
+    using Event = json::parse_event_t;
+    switch (event) {
+      case Event::object_start:
+      case Event::array_start:
+        step_into_element();
+        if (frames_.size() >= max_config_depth) {
+          throw InputError(source_ + ": " + describe(path()) + " nests deeper than " +
+                           std::to_string(max_config_depth) +
+                           " levels of arrays and objects; a study config needs a few");
+        }
+        frames_.push_back({event == Event::object_start, {}, {}, -1});
+        break;
+      case Event::key: {
+        Frame& object = frames_.back();
+        object.key = parsed.get<std::string>();
+        if (!object.keys.insert(object.key).second) {
+          throw InputError(source_ + ": " + describe(path()) +
+                           " is given twice; each key may appear once in an object");
+        }
+        break;
+      }
+      case Event::value:
+        step_into_element();
+        break;
+      case Event::object_end:
+      case Event::array_end:
+        frames_.pop_back();
+        break;
+    }
+    return true;
+  }
+
+  // Where the parser is: the key just read, or the next element of the array.
+  std::string position() const {
+    if (frames_.empty() || frames_.back().object) return path();
+    return path(frames_.size() - 1) + "[" + std::to_string(frames_.back().index + 1) + "]";
+  }
+
+  static std::string describe(const std::string& path) {
+    return path.empty() ? std::string("the top level") : path;
+  }
+
+ private:
+  struct Frame {
+    bool object;
+    std::set<std::string> keys;
+    std::string key;  // objects: the key of the member being read
+    long index;       // arrays: the element being read
+  };
+
+  void step_into_element() {
+    if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
+  }
+
+  // The path of the current element of each of the first `count` open containers.
+  std::string path(std::size_t count = static_cast<std::size_t>(-1)) const {
+    std::string text;
+    for (std::size_t i = 0; i < std::min(count, frames_.size()); ++i) {
+      const Frame& frame = frames_[i];
+      if (frame.object) {
+        if (!frame.keys.empty()) text += (text.empty() ? "" : ".") + frame.key;
+      } else if (frame.index >= 0) {
+        text += "[" + std::to_string(frame.index) + "]";
+      }
+    }
+    return text;
+  }
+
+  std::string source_;
+  std::vector<Frame> frames_;
+};
+
 }  // namespace
+
+std::string show_json(const json& value) {
+  std::string text;
+  append_bounded(text, value, shown_characters);
+  return text.size() > shown_characters ? text.substr(0, shown_characters - 3) + "..." : text;
+}
+
+std::string read_config_file(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    throw InputError("config file " + path + ": is a folder; give the path of a JSON file");
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw InputError("config file " + path + ": cannot be opened");
+  std::string text;
+  std::array<char, 65536> buffer{};
+  while (file.read(buffer.data(), buffer.size()) || file.gcount() > 0) {
+    text.append(buffer.data(), static_cast<std::size_t>(file.gcount()));
+    if (text.size() > max_config_bytes) {
+      throw InputError("config file " + path + ": longer than " +
+                       std::to_string(max_config_bytes >> 20) + " MB; a study config is a few kB");
+    }
+  }
+  if (file.bad()) throw InputError("config file " + path + ": cannot be read");
+  return text;
+}
+
+json parse_config_text(const std::string& text, const std::string& source) {
+  ParseWatcher watcher(source);
+  try {
+    return json::parse(text, [&watcher](int, json::parse_event_t event, json& parsed) {
+      return watcher.on_event(event, parsed);
+    });
+  } catch (const json::parse_error& error) {
+    throw InputError(source + ": not valid JSON: " + error.what());
+  } catch (const json::exception& error) {  // e.g. 1e400: out of range of a double
+    throw InputError(source + ": " + ParseWatcher::describe(watcher.position()) +
+                     ": not a valid value: " + error.what() +
+                     " (numbers must be finite doubles, |x| < 1.8e308)");
+  }
+}
 
 double WindowConfig::width_at(double hbar) const {
   return width ? *width : window_width_rule(coefficient, exponent, hbar);
@@ -447,7 +615,9 @@ StudyConfig parse_config(const json& json_config) {
   StudyConfig config;
   config.source = json_config;
   config.name = reader.text("name");
-  require(!config.name.empty(), "name", "\"\"", "must be a non-empty string");
+  require(is_plain_folder_name(config.name), "name", show(reader.at("name")),
+          "the default output folder is results/<name>: use 1 to 100 letters, digits, '_', '-' "
+          "and '.', not starting with '.' or '-'");
   config.backend = reader.text("backend", "auto");
   require(config.backend == "auto" || config.backend == "cpu" || config.backend == "cuda",
           "backend", "\"" + config.backend + "\"", "allowed \"auto\", \"cpu\", \"cuda\"");
@@ -483,15 +653,7 @@ StudyConfig parse_config(const json& json_config) {
 }
 
 StudyConfig load_config(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) throw InputError("config file " + path + ": cannot be opened");
-  json parsed;
-  try {
-    parsed = json::parse(file);
-  } catch (const json::parse_error& error) {
-    throw InputError("config file " + path + ": not valid JSON: " + error.what());
-  }
-  return parse_config(parsed);
+  return parse_config(parse_config_text(read_config_file(path), "config file " + path));
 }
 
 Ensemble make_initial_ensemble(const InitialStateConfig& state, const Grid& grid, double hbar) {

@@ -7,6 +7,7 @@
 #include <numbers>
 #include <sstream>
 
+#include "phasespace/config.hpp"
 #include "phasespace/errors.hpp"
 #include "phasespace/expression.hpp"
 
@@ -17,10 +18,7 @@ namespace {
 using nlohmann::json;
 using cplx = std::complex<double>;
 
-std::string show(const json& value) {
-  std::string text = value.dump();
-  return text.size() > 80 ? text.substr(0, 77) + "..." : text;
-}
+std::string show(const json& value) { return show_json(value); }
 
 void reject_unknown(const json& node, const std::string& path, const std::vector<std::string>& allowed) {
   if (!node.is_object()) throw InputError(path + " = " + show(node) + ": must be a JSON object");

@@ -84,7 +84,13 @@ std::shared_ptr<const ManyBodySolution> compute(const ManyBodyState& state, cons
                                                 double hbar) {
   const Expression trap(state.trap, {"x"}, {}, kField + ".trap");
   std::vector<double> potential(grid.size);
-  for (std::size_t n = 0; n < grid.size; ++n) potential[n] = trap(grid.x(n));
+  for (std::size_t n = 0; n < grid.size; ++n) {
+    potential[n] = trap(grid.x(n));
+    // A NaN or inf in the Hamiltonian would reach LAPACK, which fails without saying why.
+    require(std::isfinite(potential[n]), kField + ".trap", "\"" + state.trap + "\"",
+            "must be finite on the domain; it is " + format_number(potential[n]) + " at x = " +
+                format_number(grid.x(n)));
+  }
   const double u_min = *std::min_element(potential.begin(), potential.end());
   const double u_edge = std::min(trap(grid.x_min), trap(grid.x_max()));
   const double p_grid = grid.max_momentum(hbar);

@@ -213,22 +213,29 @@ PhaseSpaceGrid make_phase_space_grid(const Grid& grid, double hbar, const Window
   require(phase_space.fft_length >= support, "phase_space.fft_length",
           to_text(phase_space.fft_length),
           "must be >= the window support " + to_text(support) + " points");
+  if (!options.fft_length) {  // derived: what is too fine is the quantum grid under the window
+    require(phase_space.fft_length <= static_cast<std::size_t>(INT_MAX), "resolution",
+            to_text(grid.size) + " points",
+            "the window (width " + format_number(window.width) + ") spans " + to_text(support) +
+                " of them; the phase-space FFT of length " + to_text(phase_space.fft_length) +
+                " exceeds FFTW's int lengths; lower resolution");
+  }
   require(phase_space.fft_length <= static_cast<std::size_t>(INT_MAX), "phase_space.fft_length",
           to_text(phase_space.fft_length), "must fit FFTW's int lengths");
   const std::size_t length = phase_space.fft_length;
   phase_space.dp = 2.0 * pi * hbar / (static_cast<double>(length) * dx);
 
-  if (options.p_cut) {
-    const double p_cut = *options.p_cut;
+  if (options.p_max) {
+    const double p_max = *options.p_max;
     const double max_momentum = pi * hbar / dx;
-    require(std::isfinite(p_cut) && p_cut > 0.0 && p_cut <= max_momentum * (1.0 + 1e-12),
-            "phase_space.p_cut", format_number(p_cut),
+    require(std::isfinite(p_max) && p_max > 0.0 && p_max <= max_momentum * (1.0 + 1e-12),
+            "phase_space.p_max", format_number(p_max),
             "must be > 0 and <= the largest momentum of the FFT, πħ/dx = " +
                 format_number(max_momentum));
-    // k = -K..K with K·dp <= p_cut; at most (M-1)/2 so that no slot is used twice.
-    const long largest = static_cast<long>(std::floor(p_cut / phase_space.dp * (1.0 + 1e-12)));
+    // k = -K..K with K·dp <= p_max; at most (M-1)/2 so that no slot is used twice.
+    const long largest = static_cast<long>(std::floor(p_max / phase_space.dp * (1.0 + 1e-12)));
     const long bound = std::min(largest, static_cast<long>((length - 1) / 2));
-    require(bound >= 1, "phase_space.p_cut", format_number(p_cut),
+    require(bound >= 1, "phase_space.p_max", format_number(p_max),
             "must be >= the momentum spacing dp = 2πħ/(fft_length·dx) = " +
                 format_number(phase_space.dp));
     phase_space.k_first = -bound;

@@ -215,8 +215,8 @@ StudyPlan plan_study(const StudyConfig& config, const std::string& backend_overr
     PhaseSpaceOptions options;
     options.centre_stride = config.phase_space.centre_stride;
     options.fft_length = config.phase_space.fft_length;
-    options.p_cut = config.phase_space.p_max;
-    if (config.phase_space.p_max) {  // named here: make_phase_space_grid would blame p_cut
+    options.p_max = config.phase_space.p_max;
+    if (config.phase_space.p_max) {  // a grid too coarse: name resolution, not phase_space.p_max
       require(*config.phase_space.p_max <= point.grid.max_momentum(point.hbar) * (1 + 1e-12),
               "resolution",
               std::to_string(point.grid.size) + " points (at hbar[" + std::to_string(i) +

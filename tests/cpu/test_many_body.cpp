@@ -128,7 +128,7 @@ TEST(ManyBody, HusimiOfFilledOscillatorIsTheIncompleteGamma) {
   const Grid grid = make_grid(-6.0, 6.0, 256);
   const Window window{WindowShape::gaussian, std::sqrt(hbar)};
   PhaseSpaceOptions options;
-  options.p_cut = 2.5;
+  options.p_max = 2.5;
   const PhaseSpaceGrid ps = make_phase_space_grid(grid, hbar, window, options);
   Projector projector(grid, window, ps);
   std::vector<double> density(ps.cells());
@@ -216,7 +216,7 @@ TEST(ManyBody, ThomasFermiDistanceFallsWithHbarAtFixedNHbar) {
     const Grid grid = make_grid(-6.0, 6.0, points);
     const Window window{WindowShape::gaussian, std::sqrt(hbar)};
     PhaseSpaceOptions options;
-    options.p_cut = 3.5;
+    options.p_max = 3.5;
     const PhaseSpaceGrid ps = make_phase_space_grid(grid, hbar, window, options);
     Projector projector(grid, window, ps);
     std::vector<double> density(ps.cells());
@@ -302,7 +302,7 @@ TEST(ManyBody, ThermalBoseAndBoltzmannReferencesMatchClosedForms) {
   const Grid grid = make_grid(-8.0, 8.0, 1024);
   const Window window{WindowShape::gaussian, 0.3};
   PhaseSpaceOptions options;
-  options.p_cut = 3.5;
+  options.p_max = 3.5;
   const PhaseSpaceGrid ps = make_phase_space_grid(grid, hbar, window, options);
   const double s_x = window.width / std::sqrt(2.0), s_p = hbar / (2.0 * s_x);
   struct Case {

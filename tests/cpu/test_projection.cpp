@@ -212,7 +212,7 @@ TEST(ProjectionGrid, MomentumCutGivesASymmetricGrid) {
   PhaseSpaceOptions options;
   options.fft_length = 100;
   options.centre_stride = 5;
-  options.p_cut = 3.3;
+  options.p_max = 3.3;
   const PhaseSpaceGrid phase = make_phase_space_grid(grid, 0.01, window, options);
   // dp = 2π·0.01/(100·0.001) = 0.6283: K = floor(3.3/dp) = 5.
   EXPECT_EQ(phase.k_first, -5);
@@ -220,8 +220,8 @@ TEST(ProjectionGrid, MomentumCutGivesASymmetricGrid) {
   EXPECT_TRUE(phase.momentum_symmetric());
   EXPECT_NEAR(phase.p(10), 5 * phase.dp, 1e-14);
   EXPECT_EQ(phase.centres, 200u);
-  // p_cut at the FFT's largest momentum keeps k = -(M/2 - 1)..M/2 - 1: no slot twice.
-  options.p_cut = grid.max_momentum(0.01);
+  // p_max at the FFT's largest momentum keeps k = -(M/2 - 1)..M/2 - 1: no slot twice.
+  options.p_max = grid.max_momentum(0.01);
   const PhaseSpaceGrid full = make_phase_space_grid(grid, 0.01, window, options);
   EXPECT_EQ(full.momenta, 99u);
 }
@@ -243,10 +243,10 @@ TEST(ProjectionGrid, BadOptionsNameTheOption) {
                "phase_space.centre_stride = 3");
   expect_names(with([](PhaseSpaceOptions& o) { o.centre_stride = 0; }),
                "phase_space.centre_stride = 0");
-  expect_names(with([](PhaseSpaceOptions& o) { o.p_cut = 0.0; }), "phase_space.p_cut = 0");
-  expect_names(with([](PhaseSpaceOptions& o) { o.p_cut = -1.0; }), "phase_space.p_cut = -1");
-  expect_names(with([](PhaseSpaceOptions& o) { o.p_cut = 40.0; }), "phase_space.p_cut = 40");
-  expect_names(with([](PhaseSpaceOptions& o) { o.p_cut = 1e-4; }), "momentum spacing");
+  expect_names(with([](PhaseSpaceOptions& o) { o.p_max = 0.0; }), "phase_space.p_max = 0");
+  expect_names(with([](PhaseSpaceOptions& o) { o.p_max = -1.0; }), "phase_space.p_max = -1");
+  expect_names(with([](PhaseSpaceOptions& o) { o.p_max = 40.0; }), "phase_space.p_max = 40");
+  expect_names(with([](PhaseSpaceOptions& o) { o.p_max = 1e-4; }), "momentum spacing");
   expect_names(error_message([&] {
                  make_phase_space_grid(grid, 0.01, Window{WindowShape::box, 0.0});
                }),
@@ -260,7 +260,7 @@ TEST(ProjectionGrid, BadOptionsNameTheOption) {
   EXPECT_NO_THROW(with([](PhaseSpaceOptions& o) {
     o.fft_length = 365;
     o.centre_stride = 4;
-    o.p_cut = 30.0;
+    o.p_max = 30.0;
   }));
 }
 
@@ -280,7 +280,7 @@ TEST(Projection, MatchesTheDefinitionSummedDirectly) {
     PhaseSpaceOptions options;
     options.centre_stride = 3;
     options.fft_length = 2 * window.support_half_points(grid.dx()) + 7;  // odd and not a power of 2
-    options.p_cut = 0.6 * grid.max_momentum(hbar);
+    options.p_max = 0.6 * grid.max_momentum(hbar);
     const PhaseSpaceGrid phase = make_phase_space_grid(grid, hbar, window, options);
     const auto expected = direct_density(grid, window, phase, ensemble);
     const auto density = project(grid, window, phase, ensemble);

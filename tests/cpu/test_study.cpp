@@ -132,6 +132,74 @@ TEST(StudyConfig, InconsistentValuesAreNamed) {
   expect_rejected(config, "system.potential");
 }
 
+// The study's name is the default results folder: one plain folder name, never a path.
+TEST(StudyConfig, NameIsAPlainFolderName) {
+  for (const std::string name : {"../../escape", "a/b", "", ".hidden", "-rf", "tab\there", "bell\x07"}) {
+    json config = harmonic_config("unused");
+    config["name"] = name;
+    expect_rejected(config, "name = " + json(name).dump());
+  }
+  json config = harmonic_config("unused");
+  config["name"] = "double_well-2.v3";
+  EXPECT_NO_THROW(parse_config(config));
+}
+
+// Messages name the key the user wrote: the config's phase_space.p_max (the API's p_cut once),
+// the resolution when the window's FFT outgrows FFTW (not the phase_space.fft_length the user
+// never gave), and the trap of a many-body state that is not finite (LAPACK failed on it).
+TEST(StudyConfig, MessagesNameTheKeysTheUserWrote) {
+  json config = harmonic_config("unused");
+  config["phase_space"]["p_max"] = 1e-4;
+  expect_rejected(config, "phase_space.p_max = 0.0001");
+  config = harmonic_config("unused");
+  config["resolution"] = {{"points", 10000000000LL}};
+  expect_rejected(config, "resolution = 10000000000 points");
+  config = harmonic_config("unused");
+  config["initial_state"] = {{"kind", "fermions"}, {"trap", "log(x)"}, {"particles", 2}};
+  expect_rejected(config, "initial_state.trap = \"log(x)\"");
+  expect_rejected(json::array({harmonic_config("unused")}), "the config (its top level)");
+}
+
+// 70 000 levels of nesting crashed the message that showed the value (a recursive dump).
+TEST(StudyConfig, DeepOrHugeValuesAreShownShort) {
+  json deep = json::array();
+  for (int level = 0; level < 100000; ++level) deep = json::array({std::move(deep)});
+  json config = harmonic_config("unused");
+  config["hbar"] = std::move(deep);
+  try {
+    parse_config(config);
+    ADD_FAILURE() << "accepted";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("hbar[0] = [[[["), std::string::npos) << error.what();
+    EXPECT_LT(std::string(error.what()).size(), 200u) << error.what();
+  }
+  EXPECT_EQ(show_json(json(std::vector<double>(1000000, 1.5))).size(), 80u);
+}
+
+// What JSON allows but a config must not have, refused while parsing with the JSON path.
+TEST(StudyConfig, ConfigTextRefusesDuplicateKeysDeepNestingAndHugeNumbers) {
+  auto message = [](const std::string& text) -> std::string {
+    try {
+      parse_config_text(text, "config file x.json");
+    } catch (const InputError& error) {
+      return error.what();
+    }
+    return "accepted";
+  };
+  EXPECT_EQ(message(R"({"a": 1, "a": 2})"),
+            "config file x.json: a is given twice; each key may appear once in an object");
+  EXPECT_NE(message(R"({"a": [0, {"b": {"c": 1}, "b": 2}]})").find("a[1].b is given twice"),
+            std::string::npos);
+  EXPECT_EQ(message(R"({"a": [{"b": 1}, {"b": 2}], "c": {"b": 3}})"), "accepted");
+  const auto nested = [](int levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+  EXPECT_EQ(message(nested(64)), "accepted");
+  EXPECT_NE(message(nested(65)).find("deeper than 64 levels"), std::string::npos);
+  EXPECT_NE(message(R"({"time": {"outputs": [1, -1e400]}})").find("time.outputs[1]: not a valid value"),
+            std::string::npos)
+      << message(R"({"time": {"outputs": [1, -1e400]}})");
+  EXPECT_NE(message(R"({"a": )").find("not valid JSON"), std::string::npos);
+}
+
 TEST(StudyConfig, BackscatteringIsCheckedBeforeWork) {
   json config = harmonic_config("unused");
   config["classical"]["collisions"] = json::parse(R"json([{"kind": "backscattering", "density": 1.0,

@@ -74,7 +74,7 @@ ProjectionCase box_case_chunked() {
   PhaseSpaceOptions options;
   options.centre_stride = 7;
   options.fft_length = 300;  // not a power of two
-  options.p_cut = 2.0;
+  options.p_max = 2.0;
   ProjectionCase c{3 * 7 * 64, 4, 0.03, Window{WindowShape::box, 0.77}, options, 0};
   return c;
 }
@@ -123,7 +123,7 @@ TEST(CudaProjection, LongRowsAndWindowsWiderThanTheGridMatchCpu) {
   check_against_cpu<double>(all_momenta, 1e-10);
   check_against_cpu<float>(all_momenta, 1e-4);
   ProjectionCase cut = all_momenta;
-  cut.options.p_cut = 3.0;  // 257 momenta from k_first = -128
+  cut.options.p_max = 3.0;  // 257 momenta from k_first = -128
   check_against_cpu<double>(cut, 1e-10);
   PhaseSpaceOptions wide;
   wide.centre_stride = 8;
@@ -151,7 +151,7 @@ TEST(CudaProjection, FftCallbacksMatchCpu) {
   PhaseSpaceOptions long_rows;
   long_rows.centre_stride = 5;
   long_rows.fft_length = 1100;
-  long_rows.p_cut = 3.0;
+  long_rows.p_max = 3.0;
   const ProjectionCase cut{1500, 2, 0.03, Window{WindowShape::gaussian, 0.4}, long_rows,
                            std::size_t{256} << 20};
   check_against_cpu<float>(cut, 1e-4, on);

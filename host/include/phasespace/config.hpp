@@ -122,6 +122,16 @@ struct StudyConfig {
 StudyConfig parse_config(const nlohmann::json& json);
 // Reads a file; a JSON syntax error names the file, line and column.
 StudyConfig load_config(const std::string& path);
+// load_config's two steps. read_config_file refuses a folder, an unreadable file and one
+// longer than 64 MB. parse_config_text refuses what JSON allows but a config must not have,
+// naming the JSON path: a key given twice in one object, nesting deeper than 64 levels, a
+// number out of range of double (1e400); `source` begins each message ("config file x.json").
+std::string read_config_file(const std::string& path);
+nlohmann::json parse_config_text(const std::string& text, const std::string& source);
+
+// A JSON value as error messages show it: at most 80 characters, built element by element, so
+// a huge or deeply nested value is never dumped whole.
+std::string show_json(const nlohmann::json& value);
 
 // The pure state (kinds gaussian, wkb, superposition) or ensemble the config describes.
 Ensemble make_initial_ensemble(const InitialStateConfig& state, const Grid& grid, double hbar);

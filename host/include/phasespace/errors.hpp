@@ -19,9 +19,10 @@ struct ExpressionError : InputError {
   using InputError::InputError;
 };
 
-// A backend that this build does not contain (e.g. "backend cuda not compiled in").
-struct NotCompiled : Error {
-  using Error::Error;
+// A backend that this build does not contain (e.g. "backend cuda not compiled in"): the input
+// asks for what this build cannot do.
+struct NotCompiled : InputError {
+  using InputError::InputError;
 };
 
 // A failed CUDA runtime or cuFFT call: names the call, its error, file and line.

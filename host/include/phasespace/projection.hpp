@@ -65,8 +65,9 @@ struct PhaseSpaceOptions {
   std::optional<std::size_t> centre_stride;
   // FFT length; default: the smallest power of two >= the window support (2·half + 1).
   std::optional<std::size_t> fft_length;
-  // Keep |p| <= p_cut (symmetric grid k = -K..K); default: all fft_length momenta, k = -M/2..M/2-1.
-  std::optional<double> p_cut;
+  // Keep |p| <= p_max (symmetric grid k = -K..K); default: all fft_length momenta, k = -M/2..M/2-1.
+  // (The config's phase_space.p_max; resolution.p_cut is the quantum grid's, a different thing.)
+  std::optional<double> p_max;
 };
 
 // Validates and derives the grid; throws InputError naming the option that is inconsistent.
