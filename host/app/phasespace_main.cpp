@@ -27,12 +27,19 @@ const char* usage =
     "environment: PHASESPACE_FFTW_WISDOM=PATH|off  where run keeps FFTW's measured plans\n"
     "             (default $XDG_CACHE_HOME or ~/.cache, phasespace/fftw-wisdom)\n";
 
+// SIGINT (Ctrl-C) and SIGTERM (kill, a batch system's time limit) both stop the run between
+// steps, keeping the finished points; the exit status is then 128 + the signal's number (130,
+// 143), as a shell reports a process that signal ended, so the caller can tell which it was.
 std::atomic<bool> stop_requested{false};
+std::atomic<int> stop_signal{0};
 
-extern "C" void on_interrupt(int) {
+extern "C" void on_stop_signal(int signal_number) {
+  stop_signal.store(signal_number);
   stop_requested.store(true);
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+  std::signal(signal_number, SIG_DFL);  // the same signal again ends the process at once
 }
+
+int stopped_status() { return 128 + (stop_signal.load() != 0 ? stop_signal.load() : SIGINT); }
 
 struct Arguments {
   std::string command;
@@ -158,7 +165,8 @@ int run(const Arguments& arguments) {
     std::cout << "config is valid\n";
     return 0;
   }
-  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   const WisdomCache wisdom(session->rank() == 0);
   phasespace::StudyOptions options;
   options.backend_override = arguments.backend;
@@ -182,9 +190,17 @@ int run(const Arguments& arguments) {
   }
   const auto summary = session->size() > 1 ? phasespace::run_study_mpi(config, options)
                                            : phasespace::run_study(config, options);
-  if (session->rank() != 0) return 0;
+  if (session->rank() != 0) return stop_requested.load() ? stopped_status() : 0;
   std::cout << phasespace::format_summary_table(summary);
   std::cout << "results in " << (arguments.out.empty() ? config.output.dir : arguments.out) << "\n";
+  if (summary.contains("figures") && !summary["figures"]["drawn"].get<bool>()) {
+    std::cerr << "phasespace: warning: figures not drawn (recorded in summary.json): "
+              << summary["figures"]["error"].get<std::string>() << "\n";
+  }
+  if (stop_requested.load()) {  // after the last point: while the figures were drawn
+    std::cerr << "phasespace: interrupted after the last point; every point is kept\n";
+    return stopped_status();
+  }
   return 0;
 }
 
@@ -204,9 +220,9 @@ int main(int argc, char** argv) {
   try {
     return run(parse_arguments(argc, argv));
   } catch (const phasespace::Interrupted& error) {
-    if (mpi.rank() != 0) return 130;  // every rank stops together; rank 0 says so
+    if (mpi.rank() != 0) return stopped_status();  // every rank stops together; rank 0 says so
     std::cerr << "\nphasespace: " << error.what() << "\n";
-    return 130;
+    return stopped_status();
   } catch (const phasespace::InputError& error) {
     if (mpi.size() > 1) phasespace::abort_all_ranks(error.what(), 2);
     std::cerr << "phasespace: error: " << error.what() << "\n";

@@ -6,15 +6,18 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <sstream>
+
+#define XXH_INLINE_ALL  // header only: nothing to link, for us or for users of the library
+#include <xxhash.h>
 
 #include "phasespace/errors.hpp"
 #include "phasespace/kernels/fft_shift.hpp"
 #include "phasespace/metrics.hpp"
 #include "phasespace/output.hpp"
 #include "disorder_study.hpp"
+#include "results_folder.hpp"
 #include "study_engine.hpp"
 
 namespace phasespace {
@@ -317,8 +320,13 @@ json fit_all(const json& runs) {
 }
 
 std::string config_hash(const StudyConfig& config) {
+  // XXH3's 128-bit digest is fixed by its specification, the same on every platform and
+  // library version (std::hash is not); the dump is canonical (objects with sorted keys).
+  const std::string canonical = config.source.dump();
+  const XXH128_hash_t digest = XXH3_128bits(canonical.data(), canonical.size());
   std::ostringstream out;
-  out << std::hex << std::hash<std::string>{}(config.source.dump());
+  out << std::hex << std::setfill('0') << std::setw(16) << digest.high64 << std::setw(16)
+      << digest.low64;
   return out.str();
 }
 
@@ -327,11 +335,11 @@ json run_study(const StudyConfig& config, const StudyOptions& options) {
   const StudyPlan plan = plan_study(config, options.backend_override);
   const fs::path out = options.output_dir.empty() ? fs::path(config.output.dir)
                                                   : fs::path(options.output_dir);
-  std::error_code error;
-  fs::create_directories(out / "points", error);
-  if (error) throw Error("output.dir " + out.string() + ": cannot create it: " + error.message());
-  if (config.output.fields) fs::create_directories(out / "fields");
+  const std::string out_field = options.output_dir.empty() ? "output.dir" : "--out";
+  const ResultsLock lock(out, out_field);
+  create_results_folder(out, out_field, config.output.fields);
   const std::string hash = config_hash(config);
+  const std::vector<json> resumed = prepare_results_folder(out, config, plan, options.resume, hash);
 
   double total_work = 0.0;
   for (const auto& point : plan.points) total_work += point.quantum_work + point.classical_work;
@@ -353,18 +361,11 @@ json run_study(const StudyConfig& config, const StudyOptions& options) {
       const double eta = done > 0.0 ? elapsed * (total_work - done) / done : 0.0;
       options.progress({i, plan.points.size(), point.hbar, t, config.time.t_end, elapsed, eta, stage});
     };
-    if (options.resume && fs::exists(result_path)) {
-      std::ifstream file(result_path);
-      const json previous = json::parse(file, nullptr, false);
-      if (!previous.is_discarded() && previous.value("config_hash", "") == hash &&
-          previous.value("hbar", -1.0) == point.hbar) {
-        json run = previous;
-        run.erase("config_hash");
-        summary["runs"].push_back(run);
-        done_work += point_work;
-        report(config.time.t_end, "skipped (resumed)", 0.0);
-        continue;
-      }
+    if (!resumed[i].is_null()) {
+      summary["runs"].push_back(resumed[i]);
+      done_work += point_work;
+      report(config.time.t_end, "skipped (resumed)", 0.0);
+      continue;
     }
     PointRunInput input{config, point, i, config.output.fields
                                               ? (out / "fields" / ("hbar_" + std::to_string(i) + ".h5")).string()
@@ -383,7 +384,13 @@ json run_study(const StudyConfig& config, const StudyOptions& options) {
   }
   summary["fits"] = fit_all(summary["runs"]);
   write_text_atomically((out / "summary.json").string(), summary.dump(1) + "\n");
-  if (config.output.figures) draw_figures(out.string());
+  if (config.output.figures) {
+    if (options.stop != nullptr && options.stop->load()) {
+      throw Interrupted("interrupted before drawing the figures; every point is kept");
+    }
+    summary["figures"] = draw_figures(out.string());
+    write_text_atomically((out / "summary.json").string(), summary.dump(1) + "\n");
+  }
   return summary;
 }
 

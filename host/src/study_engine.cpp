@@ -1,10 +1,7 @@
 #include "study_engine.hpp"
 
-#include <array>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <filesystem>
 
 #include "phasespace/errors.hpp"
 #include "phasespace/metrics.hpp"
@@ -289,21 +286,6 @@ json run_point(const std::string& backend, const PointRunInput& input) {
   if (!initial.metrics.empty()) result["initial"] = initial.metrics;
   if (config.system.disorder) result["disorder"] = disorder_json(config, plan);
   return result;
-}
-
-void draw_figures(const std::string& results_dir) {
-  const char* override_script = std::getenv("PHASESPACE_PLOT_SCRIPT");
-  const std::string script =
-      override_script ? override_script : std::string(PHASESPACE_SOURCE_DIR) + "/scripts/plot_study.py";
-  const std::string python = std::filesystem::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-  const std::string command = python + " '" + script + "' '" + results_dir + "' 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw Error("figures: cannot run " + command);
-  std::string output;
-  std::array<char, 256> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
-  const int status = pclose(pipe);
-  if (status != 0) throw Error("figures: " + command + " failed:\n" + output);
 }
 
 }  // namespace phasespace

@@ -91,7 +91,9 @@ std::string config_hash(const StudyConfig& config);
 nlohmann::json grid_json(const PointPlan& plan);
 nlohmann::json fit_all(const nlohmann::json& runs);
 
-// Calls scripts/plot_study.py with Debian's python3; throws Error with its output on failure.
-void draw_figures(const std::string& results_dir);
+// Draws figures/*.png with plot_study.py (figures.cpp says where it is found) and Debian's
+// python3. Returns summary.json's "figures": {"drawn": true}, or {"drawn": false, "error":
+// what failed, with the script's output}: a figure that cannot be drawn does not fail the run.
+nlohmann::json draw_figures(const std::string& results_dir);
 
 }  // namespace phasespace

@@ -17,3 +17,22 @@ if(NOT step_output MATCHES "mean_x -1\\.(49999|50000)")
   message(FATAL_ERROR "the consumer printed '${step_output}', expected mean_x -1.5 to 1e-5 (-x0 after half a period)")
 endif()
 message(STATUS "consumer: ${step_output}")
+
+# The installed program draws figures with the installed plot_study.py (share/phasespace), found
+# next to itself: no source tree needed.
+if(NOT EXISTS "${WORK_DIR}/prefix/share/phasespace/plot_study.py")
+  message(FATAL_ERROR "plot_study.py was not installed to share/phasespace")
+endif()
+file(WRITE "${WORK_DIR}/study.json" "{\"name\": \"installed\", \"backend\": \"cpu\",
+  \"system\": {\"domain\": [-6.0, 6.0], \"potential\": \"0.5*x^2\"},
+  \"initial_state\": {\"kind\": \"gaussian\", \"x0\": 1.0, \"sigma\": 0.4},
+  \"hbar\": [0.2, 0.1], \"resolution\": {\"p_cut\": 3.0, \"oversampling\": 1.5},
+  \"window\": {\"width\": {\"coefficient\": 1.0}}, \"phase_space\": {\"p_max\": 2.5},
+  \"time\": {\"t_end\": 0.2, \"dt\": 0.01, \"scheme\": \"strang\"},
+  \"metrics\": {\"weak_width\": [0.2, 0.2]},
+  \"output\": {\"dir\": \"${WORK_DIR}/results\"}}")
+run_step(study ${CMAKE_COMMAND} -E env PHASESPACE_FFTW_WISDOM=off
+         "${WORK_DIR}/prefix/bin/phasespace" run "${WORK_DIR}/study.json" --quiet)
+if(NOT EXISTS "${WORK_DIR}/results/figures/convergence.png")
+  message(FATAL_ERROR "the installed phasespace drew no figures:\n${step_output}")
+endif()

@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <list>
 #include <optional>
@@ -18,6 +17,7 @@
 #include "phasespace/errors.hpp"
 #include "phasespace/output.hpp"
 #include "phasespace/parallel.hpp"
+#include "../results_folder.hpp"
 #include "../study_engine.hpp"
 
 namespace phasespace {
@@ -171,25 +171,17 @@ json run_study_mpi(const StudyConfig& config, const StudyOptions& options) {
   const fs::path out = options.output_dir.empty() ? fs::path(config.output.dir) : fs::path(options.output_dir);
   const std::string hash = config_hash(config);
 
-  // Rank 0 decides which points are done (--resume) and tells the others.
+  // Rank 0, the only writer, locks the folder, decides which points are done (--resume) and
+  // tells the others.
   std::vector<json> runs(points);
   std::vector<char> done(points, 0);
+  std::optional<ResultsLock> lock;
   if (rank == 0) {
-    std::error_code error;
-    fs::create_directories(out / "points", error);
-    if (error) throw Error("output.dir " + out.string() + ": cannot create it: " + error.message());
-    if (config.output.fields) fs::create_directories(out / "fields");
-    for (std::size_t i = 0; options.resume && i < points; ++i) {
-      std::ifstream file(out / "points" / ("hbar_" + std::to_string(i) + ".json"));
-      if (!file) continue;
-      const json previous = json::parse(file, nullptr, false);
-      if (!previous.is_discarded() && previous.value("config_hash", "") == hash &&
-          previous.value("hbar", -1.0) == plan.points[i].hbar) {
-        runs[i] = previous;
-        runs[i].erase("config_hash");
-        done[i] = 1;
-      }
-    }
+    const std::string out_field = options.output_dir.empty() ? "output.dir" : "--out";
+    lock.emplace(out, out_field);
+    create_results_folder(out, out_field, config.output.fields);
+    runs = prepare_results_folder(out, config, plan, options.resume, hash);
+    for (std::size_t i = 0; i < points; ++i) done[i] = runs[i].is_null() ? 0 : 1;
   }
   MPI_Bcast(done.data(), as_count(points), MPI_CHAR, 0, MPI_COMM_WORLD);
   const WorkDivision division = divide_work(plan, size, std::vector<bool>(done.begin(), done.end()));
@@ -338,7 +330,10 @@ json run_study_mpi(const StudyConfig& config, const StudyOptions& options) {
     receive(true);
     interrupted_anywhere |= interrupted;
     write_summary();
-    if (config.output.figures && !interrupted_anywhere) draw_figures(out.string());
+    if (config.output.figures && !interrupted_anywhere) {
+      summary["figures"] = draw_figures(out.string());
+      write_text_atomically((out / "summary.json").string(), summary.dump(1) + "\n");
+    }
     outcome = interrupted_anywhere;
   } else {
     MPI_Send(&interrupted, static_cast<int>(sizeof interrupted), MPI_BYTE, 0, done_tag, MPI_COMM_WORLD);
