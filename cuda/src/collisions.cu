@@ -77,7 +77,7 @@ struct RowMoments {
   long long k_first;
   double dp;
   double mean;
-  double spread;
+  double spread;   // the length q is measured in (kernels::maxwellian_scale)
   double* shared;  // block_sum's scratch
 
   // p_j exactly as PhaseSpaceGrid::p computes it.
@@ -103,58 +103,69 @@ struct RowMoments {
 };
 
 // MaxwellianRelaxation::relax_row of host/src/collisions.cpp, one block per row: relaxes the row
-// towards exp(a + b p + c p²) with the row's Σf, Σpf, Σp²f; rows without positive density or
-// spread are left as they are. mismatch[c] is the fit's relative mismatch (0 for a row left).
+// towards exp(a + b p + c p²) with the row's Σf, Σpf, Σp²f where kernels::maxwellian_row_class
+// finds that a Maxwellian exists (and its fit matches); other rows are left as they are.
+// outcome[c] says what was done (check_maxwellian_rows reads it on the host).
 template <class Real>
 __global__ void __launch_bounds__(maxwellian_threads)
     relax_maxwellian_kernel(Real* __restrict__ f, unsigned int centres, unsigned int momenta,
-                            long long k_first, double dp, double decay, double* __restrict__ mismatch) {
+                            long long k_first, double dp, double decay,
+                            kernels::MaxwellianRowOutcome* __restrict__ outcome) {
   __shared__ double shared[5 * maxwellian_warps];
   for (unsigned int c = blockIdx.x; c < centres; c += gridDim.x) {
     Real* row = f + static_cast<std::size_t>(c) * momenta;
     RowMoments row_moments{momenta, k_first, dp, 0.0, 1.0, shared};
-    double sums[2] = {0.0, 0.0};  // Σf, Σpf
+    double sums[4] = {0.0, 0.0, 0.0, 0.0};  // Σf, Σpf, Σ|f|, and the count of f < 0
     for (unsigned int j = threadIdx.x; j < momenta; j += blockDim.x) {
       const double value = row[j];
       sums[0] += value;
       sums[1] += row_moments.momentum(j) * value;
+      sums[2] += fabs(value);
+      sums[3] += value < 0.0 ? 1.0 : 0.0;
     }
     block_sum(sums, shared);
     const double density = sums[0];
-    double row_mismatch = 0.0;
-    // The same value in every thread: the branches are uniform over the block.
+    double mean = 0.0;
+    double variance = 0.0;
+    // The same values in every thread: the branches are uniform over the block.
     if (density > 0.0) {
-      const double mean = sums[1] / density;
+      mean = sums[1] / density;
       double second[1] = {0.0};  // Σ(p - mean)²f
       for (unsigned int j = threadIdx.x; j < momenta; j += blockDim.x) {
         const double offset = row_moments.momentum(j) - mean;
         second[0] += offset * offset * static_cast<double>(row[j]);
       }
       block_sum(second, shared);
-      const double variance = second[0] / density;
-      if (variance > 0.0) {
-        row_moments.mean = mean;
-        row_moments.spread = sqrt(variance);
-        double target[4] = {0.0, 0.0, 0.0, 0.0};  // Σf, Σqf, Σq²f, and Σe^{-q²/2}
-        for (unsigned int j = threadIdx.x; j < momenta; j += blockDim.x) {
-          const double qj = row_moments.q(j);
-          const double value = row[j];
-          target[0] += value;
-          target[1] += qj * value;
-          target[2] += qj * qj * value;
-          target[3] += exp(-0.5 * qj * qj);
-        }
-        block_sum(target, shared);
-        const kernels::ExponentialQuadraticFit fit =
-            kernels::fit_exponential_quadratic(target, target[3], row_moments);
+      variance = second[0] / density;
+    }
+    kernels::MaxwellianRowOutcome result{
+        kernels::maxwellian_row_class(density, mean, variance, sums[3] > 0.0,
+                                      row_moments.momentum(0), row_moments.momentum(momenta - 1), dp),
+        0.0, sums[2], density, mean, variance};
+    if (result.status == kernels::MaxwellianRow::relaxed) {
+      row_moments.mean = mean;
+      row_moments.spread = kernels::maxwellian_scale(variance, dp);
+      double target[4] = {0.0, 0.0, 0.0, 0.0};  // Σf, Σqf, Σq²f, and Σe^{-q²/2}
+      for (unsigned int j = threadIdx.x; j < momenta; j += blockDim.x) {
+        const double qj = row_moments.q(j);
+        const double value = row[j];
+        target[0] += value;
+        target[1] += qj * value;
+        target[2] += qj * qj * value;
+        target[3] += exp(-0.5 * qj * qj);
+      }
+      block_sum(target, shared);
+      const kernels::ExponentialQuadraticFit fit =
+          kernels::fit_exponential_quadratic(target, target[3], row_moments);
+      result.mismatch = fit.mismatch;
+      if (fit.mismatch <= kernels::maxwellian_mismatch_limit) {
         for (unsigned int j = threadIdx.x; j < momenta; j += blockDim.x) {
           const double equilibrium = kernels::exponential_quadratic(fit.theta, row_moments.q(j));
           row[j] = static_cast<Real>(kernels::relax(row[j], equilibrium, decay));
         }
-        row_mismatch = fit.mismatch;
       }
     }
-    if (threadIdx.x == 0) mismatch[c] = row_mismatch;
+    if (threadIdx.x == 0) outcome[c] = result;
   }
 }
 
@@ -241,7 +252,7 @@ struct Collisions<Real>::Impl {
 
   PhaseSpaceGrid grid;
   std::vector<Operator> operators;
-  DeviceBuffer<double> mismatch;  // per centre (local Maxwellian)
+  DeviceBuffer<kernels::MaxwellianRowOutcome> outcome;  // per centre (local Maxwellian)
   DeviceBuffer<Real> scratch;     // the rate matrix's output, swapped with f
 
   const Factors& step_factors(Operator& collision, double tau) {
@@ -268,7 +279,7 @@ struct Collisions<Real>::Impl {
         const auto blocks = static_cast<unsigned int>(std::min<std::size_t>(grid.centres, 1 << 20));
         relax_maxwellian_kernel<Real><<<blocks, maxwellian_threads>>>(
             values.data(), centres, momenta, static_cast<long long>(grid.k_first), grid.dp,
-            step.host[0], mismatch.data());
+            step.host[0], outcome.data());
         PHASESPACE_CUDA_CHECK_LAUNCH("relax_maxwellian_kernel");
         check_maxwellian_fit();
         break;
@@ -293,23 +304,11 @@ struct Collisions<Real>::Impl {
     }
   }
 
-  // The CPU's check after its rows: the worst row fit names its centre.
+  // The CPU's check after its rows (the same function, on the same outcomes).
   void check_maxwellian_fit() const {
-    std::vector<double> rows(grid.centres);
-    mismatch.download(rows.data(), rows.size());
-    double worst = 0.0;
-    std::size_t worst_centre = 0;
-    for (std::size_t c = 0; c < rows.size(); ++c) {
-      if (rows[c] > worst) {
-        worst = rows[c];
-        worst_centre = c;
-      }
-    }
-    if (worst > kernels::maxwellian_mismatch_limit) {
-      throw Error("relaxation: no local Maxwellian matches the moments of f at x0 = " +
-                  format_number(grid.x0(worst_centre)) + " (relative mismatch " +
-                  format_number(worst) + ")");
-    }
+    std::vector<kernels::MaxwellianRowOutcome> rows(grid.centres);
+    outcome.download(rows.data(), rows.size());
+    check_maxwellian_rows(grid, rows.data());
   }
 };
 
@@ -337,8 +336,8 @@ Collisions<Real>::Collisions(const PhaseSpaceGrid& grid,
       collision.equilibrium = DeviceBuffer<Real>(rounded.size());
       collision.equilibrium.upload(rounded.data(), rounded.size());
     }
-    if (*kind == CollisionKind::maxwellian_relaxation && s.mismatch.size() == 0) {
-      s.mismatch = DeviceBuffer<double>(grid.centres);
+    if (*kind == CollisionKind::maxwellian_relaxation && s.outcome.size() == 0) {
+      s.outcome = DeviceBuffer<kernels::MaxwellianRowOutcome>(grid.centres);
     }
     if (*kind == CollisionKind::rate_matrix && s.scratch.size() == 0) {
       s.scratch = DeviceBuffer<Real>(grid.cells());

@@ -310,21 +310,15 @@ struct LiouvilleSolver<Real>::Impl {
 
   void lagrange_x(const Real* in, Real* out, double tau) {
     const DeviceStencil<Real>& stencil = x_stencil(tau);
-    switch (points) {
-      case 4: return launch_x<4>(in, out, stencil);
-      case 6: return launch_x<6>(in, out, stencil);
-      case 8: return launch_x<8>(in, out, stencil);
-      default: return launch_x<10>(in, out, stencil);
-    }
+    const bool known = kernels::visit_lagrange_points(
+        points, [&](auto count) { launch_x<decltype(count)::value>(in, out, stencil); });
+    if (!known) throw Error("lagrange_x: no " + std::to_string(points) + "-point Lagrange stencil");
   }
   void lagrange_p(const Real* in, Real* out, double tau, double t) {
     const DeviceStencil<Real>& stencil = p_stencil(tau, t);
-    switch (points) {
-      case 4: return launch_p<4>(in, out, stencil);
-      case 6: return launch_p<6>(in, out, stencil);
-      case 8: return launch_p<8>(in, out, stencil);
-      default: return launch_p<10>(in, out, stencil);
-    }
+    const bool known = kernels::visit_lagrange_points(
+        points, [&](auto count) { launch_p<decltype(count)::value>(in, out, stencil); });
+    if (!known) throw Error("lagrange_p: no " + std::to_string(points) + "-point Lagrange stencil");
   }
 
   // Spline and spectral: checks the padded row length, then makes the plans and buffers.

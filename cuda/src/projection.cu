@@ -24,8 +24,8 @@ namespace {
 
 // table[slot] = w(m dx) for slot = m mod M, |m| <= half; 0 elsewhere. Made once per projector.
 template <class Real>
-__global__ void window_table_kernel(Real* table, std::size_t length, std::size_t half, int shape,
-                                    double width, double dx) {
+__global__ void window_table_kernel(Real* table, std::size_t length, std::size_t half,
+                                    kernels::WindowShape shape, double width, double dx) {
   for (std::size_t slot = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
        slot < length; slot += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
     double value = 0.0;
@@ -208,7 +208,7 @@ Projector<Real>::Projector(const Grid& grid, const Window& window,
           "must hold one FFT row of " + std::to_string(length * sizeof(Complex<Real>)) + " bytes");
   s.table = DeviceBuffer<Real>(length);
   window_table_kernel<Real><<<detail::blocks_for(length), detail::threads_per_block>>>(
-      s.table.data(), length, s.half, static_cast<int>(window.shape), window.width, grid.dx());
+      s.table.data(), length, s.half, window.shape, window.width, grid.dx());
   PHASESPACE_CUDA_CHECK_LAUNCH("window_table_kernel");
 }
 

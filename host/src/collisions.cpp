@@ -88,27 +88,17 @@ class MaxwellianRelaxation final : public CollisionOperator {
   void apply(const PhaseSpaceGrid& grid, double tau, std::span<double> f) const override {
     const double decay = decay_over(tau);
     const std::size_t momenta = grid.momenta;
-    double worst = 0.0;
-    std::size_t worst_centre = 0;
+    std::vector<kernels::MaxwellianRowOutcome> rows(grid.centres);
 #pragma omp parallel if (grid.cells() >= parallel_cells / 8)
     {
       std::vector<double> q(momenta);
       std::vector<double> g(momenta);
 #pragma omp for schedule(dynamic, 4)
       for (std::size_t c = 0; c < grid.centres; ++c) {
-        const double mismatch = relax_row(grid, f.data() + c * momenta, decay, q, g);
-#pragma omp critical(phasespace_maxwellian)
-        if (mismatch > worst) {
-          worst = mismatch;
-          worst_centre = c;
-        }
+        rows[c] = relax_row(grid, f.data() + c * momenta, decay, q, g);
       }
     }
-    if (worst > kernels::maxwellian_mismatch_limit) {
-      throw Error("relaxation: no local Maxwellian matches the moments of f at x0 = " +
-                  format_number(grid.x0(worst_centre)) + " (relative mismatch " +
-                  format_number(worst) + ")");
-    }
+    check_maxwellian_rows(grid, rows.data());
   }
   std::string name() const override { return "relaxation(local Maxwellian)"; }
 
@@ -118,29 +108,41 @@ class MaxwellianRelaxation final : public CollisionOperator {
   }
 
  private:
-  // Relaxes one row towards exp(a + b p + c p²) with the row's Σf, Σpf, Σp²f. Rows without
-  // positive density or spread (nothing to relax to) are left as they are. Works in
-  // q = (p - mean)/spread so the fit is well conditioned whatever the units.
-  static double relax_row(const PhaseSpaceGrid& grid, double* row, double decay,
-                          std::vector<double>& q, std::vector<double>& g) {
+  // Relaxes one row towards exp(a + b p + c p²) with the row's Σf, Σpf, Σp²f where such a
+  // Maxwellian exists (kernels::maxwellian_row_class); other rows are left as they are. Works in
+  // q = (p - mean)/scale so the fit is well conditioned whatever the units. A fit that does not
+  // match leaves the row too (check_maxwellian_rows then stops the run).
+  static kernels::MaxwellianRowOutcome relax_row(const PhaseSpaceGrid& grid, double* row,
+                                                 double decay, std::vector<double>& q,
+                                                 std::vector<double>& g) {
     const std::size_t n = grid.momenta;
     double density = 0.0;
     double first = 0.0;
+    double absolute = 0.0;
+    bool negative = false;
     for (std::size_t j = 0; j < n; ++j) {
       density += row[j];
       first += grid.p(j) * row[j];
+      absolute += std::fabs(row[j]);
+      negative = negative || row[j] < 0.0;
     }
-    if (!(density > 0.0)) return 0.0;
-    const double mean = first / density;
+    double mean = 0.0;
     double variance = 0.0;
-    for (std::size_t j = 0; j < n; ++j) variance += (grid.p(j) - mean) * (grid.p(j) - mean) * row[j];
-    variance /= density;
-    if (!(variance > 0.0)) return 0.0;
-    const double spread = std::sqrt(variance);
+    if (density > 0.0) {
+      mean = first / density;
+      for (std::size_t j = 0; j < n; ++j) variance += (grid.p(j) - mean) * (grid.p(j) - mean) * row[j];
+      variance /= density;
+    }
+    kernels::MaxwellianRowOutcome outcome{
+        kernels::maxwellian_row_class(density, mean, variance, negative, grid.p(0),
+                                      grid.p(n - 1), grid.dp),
+        0.0, absolute, density, mean, variance};
+    if (outcome.status != kernels::MaxwellianRow::relaxed) return outcome;
+    const double scale = kernels::maxwellian_scale(variance, grid.dp);
     double target[3] = {0.0, 0.0, 0.0};
     double gaussian_sum = 0.0;
     for (std::size_t j = 0; j < n; ++j) {
-      q[j] = (grid.p(j) - mean) / spread;
+      q[j] = (grid.p(j) - mean) / scale;
       target[0] += row[j];
       target[1] += q[j] * row[j];
       target[2] += q[j] * q[j] * row[j];
@@ -159,9 +161,11 @@ class MaxwellianRelaxation final : public CollisionOperator {
     };
     const kernels::ExponentialQuadraticFit fit =
         kernels::fit_exponential_quadratic(target, gaussian_sum, evaluate);
+    outcome.mismatch = fit.mismatch;
+    if (!(fit.mismatch <= kernels::maxwellian_mismatch_limit)) return outcome;
     for (std::size_t j = 0; j < n; ++j) g[j] = kernels::exponential_quadratic(fit.theta, q[j]);
     for (std::size_t j = 0; j < n; ++j) row[j] = kernels::relax(row[j], g[j], decay);
-    return fit.mismatch;
+    return outcome;
   }
 
   double relaxation_time_;
@@ -484,6 +488,77 @@ std::shared_ptr<const CollisionOperator> make_rate_matrix(std::vector<std::vecto
     flat[l * n + l] = -outflow;
   }
   return std::make_shared<RateMatrix>(std::move(flat), n);
+}
+
+namespace {
+
+std::string maxwellian_row_reason(const PhaseSpaceGrid& grid, const kernels::MaxwellianRowOutcome& row) {
+  const std::string moments = "(sum f = " + format_number(row.density) + ", mean p = " +
+                              format_number(row.mean) + ", variance " +
+                              format_number(row.variance) + ")";
+  switch (row.status) {
+    case kernels::MaxwellianRow::no_mass: return "the row's sum of f is not positive " + moments;
+    case kernels::MaxwellianRow::mean_off_grid:
+      return "its mean momentum is not inside the grid's momenta [" + format_number(grid.p(0)) +
+             ", " + format_number(grid.p(grid.momenta - 1)) + "] " + moments;
+    case kernels::MaxwellianRow::too_cold:
+      return "its momentum variance is at or below the smallest the grid (dp = " +
+             format_number(grid.dp) + ") has at that mean " + moments;
+    case kernels::MaxwellianRow::too_hot:
+      return "its momentum variance is at or above the largest the grid's momenta [" +
+             format_number(grid.p(0)) + ", " + format_number(grid.p(grid.momenta - 1)) +
+             "] have at that mean " + moments;
+    default: return "";
+  }
+}
+
+}  // namespace
+
+void check_maxwellian_rows(const PhaseSpaceGrid& grid, const kernels::MaxwellianRowOutcome* rows) {
+  using kernels::MaxwellianRow;
+  constexpr std::size_t none = static_cast<std::size_t>(-1);
+  double total = 0.0;
+  double unrelaxed = 0.0;
+  std::size_t worst_fit = none;
+  std::size_t heaviest = none;
+  for (std::size_t c = 0; c < grid.centres; ++c) {
+    const kernels::MaxwellianRowOutcome& row = rows[c];
+    switch (row.status) {
+      case MaxwellianRow::not_finite:
+        throw Error("relaxation: f is not finite at x0 = " + format_number(grid.x0(c)) +
+                    " before the local-Maxwellian step");
+      case MaxwellianRow::relaxed:
+        // NaN counts as the worst.
+        if (!(row.mismatch <= kernels::maxwellian_mismatch_limit) &&
+            (worst_fit == none || !(row.mismatch <= rows[worst_fit].mismatch))) {
+          worst_fit = c;
+        }
+        break;
+      case MaxwellianRow::at_limit: break;
+      case MaxwellianRow::no_mass:
+      case MaxwellianRow::mean_off_grid:
+      case MaxwellianRow::too_cold:
+      case MaxwellianRow::too_hot:
+        unrelaxed += row.absolute_mass;
+        if (heaviest == none || row.absolute_mass > rows[heaviest].absolute_mass) heaviest = c;
+        break;
+    }
+    total += row.absolute_mass;
+  }
+  if (worst_fit != none) {
+    throw Error("relaxation: the local-Maxwellian fit did not match the moments of f at x0 = " +
+                format_number(grid.x0(worst_fit)) + " (relative mismatch " +
+                format_number(rows[worst_fit].mismatch) + ")");
+  }
+  if (unrelaxed > kernels::maxwellian_unrelaxed_limit * total) {
+    throw Error("relaxation: rows where no local Maxwellian on the momentum grid has the moments "
+                "of f hold a fraction " + format_number(unrelaxed / total) + " of sum |f| (at most " +
+                format_number(kernels::maxwellian_unrelaxed_limit) +
+                " may be left unrelaxed); the heaviest at x0 = " + format_number(grid.x0(heaviest)) +
+                ": " + maxwellian_row_reason(grid, rows[heaviest]) +
+                ". The momentum grid does not resolve f there: refine it (phase_space.fft_length) "
+                "or widen it (phase_space.p_max)");
+  }
 }
 
 std::optional<CollisionKind> collision_kind(const CollisionOperator& collision) {

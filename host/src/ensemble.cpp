@@ -3,7 +3,7 @@
 #include <fftw3.h>
 
 #include <algorithm>
-#include <numeric>
+#include <cmath>
 
 #include "phasespace/errors.hpp"
 
@@ -55,9 +55,18 @@ void Ensemble::normalise_weights() {
     require(weight >= 0.0 && std::isfinite(weight), "initial_state weight", format_number(weight),
             "weights must be finite and >= 0");
   }
-  const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
-  require(total > 0.0, "initial_state weights", "all zero", "at least one weight must be > 0");
-  for (double& weight : weights) weight /= total;
+  const double largest = *std::max_element(weights.begin(), weights.end());
+  require(largest > 0.0, "initial_state weights", "all zero", "at least one weight must be > 0");
+  double total = 0.0;
+  for (double weight : weights) total += weight;
+  if (std::isfinite(total)) {
+    for (double& weight : weights) weight /= total;
+    return;
+  }
+  // The sum overflowed (1e308 + 1e308): scaled by the largest weight first, it cannot.
+  total = 0.0;
+  for (double weight : weights) total += weight / largest;
+  for (double& weight : weights) weight = weight / largest / total;
 }
 
 }  // namespace phasespace

@@ -58,7 +58,13 @@ AlignedVector<complex> wkb_state(const Grid& grid, double hbar, const std::strin
   AlignedVector<complex> psi(grid.size);
   for (std::size_t n = 0; n < grid.size; ++n) {
     const double x = grid.x(n);
-    psi[n] = a(x) * std::polar(1.0, s(x) / hbar);
+    const double value = a(x);
+    const double action = s(x);
+    require(std::isfinite(value), "initial_state.amplitude", "\"" + amplitude + "\"",
+            "not finite at x = " + format_number(x) + " (" + format_number(value) + ")");
+    require(std::isfinite(action), "initial_state.phase", "\"" + phase + "\"",
+            "not finite at x = " + format_number(x) + " (" + format_number(action) + ")");
+    psi[n] = value * std::polar(1.0, action / hbar);
   }
   normalise(grid, psi, "initial_state");
   return psi;
@@ -171,6 +177,9 @@ Ensemble coherent_ensemble(const Grid& grid, double hbar, const CoherentEnsemble
   for (double x = x_low + 0.5 * step_x; x < x_high; x += step_x) {
     for (double p = state.p_range[0] + 0.5 * step_p; p < state.p_range[1]; p += step_p) {
       const double weight = density(x, p);
+      require(std::isfinite(weight), field + ".density", "\"" + state.density + "\"",
+              "not finite at x = " + format_number(x) + ", p = " + format_number(p) + " (" +
+                  format_number(weight) + ")");
       if (!(weight > 0.0)) continue;
       ensemble.add(weight, gaussian_packet(grid, hbar, GaussianPacket{x, p, sigma}));
     }

@@ -68,11 +68,16 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
 void apply_stencil(int points, const double* extended, const double* weights, double* out,
                    std::size_t length) {
+  // The counts of kernels::visit_lagrange_points, spelled out: a plain switch keeps the stencil
+  // inside each clone. LineShifter's constructor refused any other count already.
   switch (points) {
     case 4: return apply_stencil<4>(extended, weights, out, length);
     case 6: return apply_stencil<6>(extended, weights, out, length);
     case 8: return apply_stencil<8>(extended, weights, out, length);
-    default: return apply_stencil<10>(extended, weights, out, length);
+    case 10: return apply_stencil<10>(extended, weights, out, length);
+    default:
+      throw Error("apply_stencil: no " + std::to_string(points) +
+                  "-point Lagrange stencil (4, 6, 8 or 10 points)");
   }
 }
 
@@ -192,7 +197,7 @@ namespace detail {
 void validate_interpolation(const Interpolation& interpolation, const std::string& field) {
   if (interpolation.kind != InterpolationKind::lagrange) return;
   const int order = interpolation.order;
-  require(order >= 3 && order <= 9 && order % 2 == 1, field, "lagrange" + std::to_string(order),
+  require(kernels::is_lagrange_points(order + 1), field, "lagrange" + std::to_string(order),
           interpolation_names);
 }
 

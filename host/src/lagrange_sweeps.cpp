@@ -7,7 +7,9 @@
 #include <cstring>
 #include <functional>
 #include <omp.h>
+#include <string>
 
+#include "phasespace/errors.hpp"
 #include "phasespace/kernels/interpolation.hpp"
 #include "phasespace/kernels/lagrange.hpp"
 
@@ -105,6 +107,8 @@ LagrangeSweeps::LagrangeSweeps(const PhaseSpaceGrid& grid, int points, bool zero
       p_shifter_(p_shifter),
       padded_momenta_(padded_row_length(grid.momenta)),
       block_stride_(padded_momenta_ + 2 * row_halo) {
+  require(kernels::is_lagrange_points(points), "LagrangeSweeps points", std::to_string(points),
+          "4, 6, 8 or 10 (Lagrange orders 3 to 9)");
   threads_.resize(static_cast<std::size_t>(std::max(1, threads)));
   for (auto& thread : threads_) {
     thread.p_scratch = p_shifter.make_scratch();

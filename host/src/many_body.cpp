@@ -86,10 +86,9 @@ std::shared_ptr<const ManyBodySolution> compute(const ManyBodyState& state, cons
   std::vector<double> potential(grid.size);
   for (std::size_t n = 0; n < grid.size; ++n) {
     potential[n] = trap(grid.x(n));
-    // A NaN or inf in the Hamiltonian would reach LAPACK, which fails without saying why.
     require(std::isfinite(potential[n]), kField + ".trap", "\"" + state.trap + "\"",
-            "must be finite on the domain; it is " + format_number(potential[n]) + " at x = " +
-                format_number(grid.x(n)));
+            "not finite at x = " + format_number(grid.x(n)) + " (" + format_number(potential[n]) +
+                "); the trap must be finite on the whole domain");
   }
   const double u_min = *std::min_element(potential.begin(), potential.end());
   const double u_edge = std::min(trap(grid.x_min), trap(grid.x_max()));
@@ -189,13 +188,21 @@ std::shared_ptr<const ManyBodySolution> compute(const ManyBodyState& state, cons
                  ? 0.5 * (orbitals.spectrum[n - 1] + orbitals.spectrum[n])
                  : orbitals.spectrum[n - 1];
   } else {
-    for (double e : orbitals.energies) {
-      occ.occupations.push_back(occupation(state.statistics, e, mu, state.temperature));
+    // From the spectrum μ was solved with: the orbitals' own energies differ from it by
+    // round-off, which (E - μ)/T blows up at a low temperature (0 or inf occupations).
+    for (std::size_t k = 0; k < orbitals.energies.size(); ++k) {
+      occ.occupations.push_back(
+          occupation(state.statistics, orbitals.spectrum[k], mu, state.temperature));
     }
     occ.mu = mu;
   }
   occ.particles = 0.0;
   for (double n : occ.occupations) occ.particles += n;
+  require(std::isfinite(occ.particles) && occ.particles > 0.0,
+          kField + (thermal ? ".temperature" : ".particles"),
+          (thermal ? format_number(state.temperature) : format_number(particles)) + where,
+          "the occupations sum to " + format_number(occ.particles) +
+              "; they must be finite with a positive sum");
   // Bound states: each orbital that holds particles must lie below U0 at the domain's edge, so it
   // decays before the periodic seam (otherwise the trap does not confine it in this domain).
   for (std::size_t k = 0; k < occ.occupations.size(); ++k) {
@@ -298,6 +305,19 @@ void smooth_gaussian_terms_in_p(const ThomasFermi& tf, const PhaseSpaceGrid& ps,
   }
 }
 
+// The thermal factor e^{-(U - min U)/T}, sampled at spacing h, is resolved only with a few
+// samples within T of the minimum; colder, the sums below miss its peak (at T = 1e-100 the
+// reference came out zero and thomas_fermi_l1 exactly 1).
+void require_resolved_temperature(const ThomasFermi& tf, std::span<const double> u, double h) {
+  const double u_min = *std::min_element(u.begin(), u.end());
+  const auto within = std::count_if(u.begin(), u.end(),
+                                    [&](double value) { return value - u_min <= tf.temperature; });
+  require(within >= 4, kField + ".temperature", format_number(tf.temperature),
+          "too cold for the semiclassical reference on its grid: only " + std::to_string(within) +
+              " of its x samples (spacing " + format_number(h) +
+              ") lie within T of the trap's minimum, at least 4 are needed");
+}
+
 // μ for the Bose and Boltzmann references: N = (1/2πħ) Σ_n e^{n(μ − min U)/T} √(2πmT/n) I_n,
 // I_n = ∫ e^{-n(U − min U)/T} dx (trapezoid, step h). Boltzmann in closed form; Bose by bisection
 // in the gap (min U − μ)/T, over the gaps whose series converges within bose_terms terms.
@@ -305,6 +325,7 @@ double thermal_gaussian_mu(const ThomasFermi& tf, std::span<const double> u, dou
                            double particles) {
   require(tf.temperature > 0.0, kField + ".temperature", format_number(tf.temperature),
           "> 0 for a thermal reference");
+  require_resolved_temperature(tf, u, h);
   const double u_min = *std::min_element(u.begin(), u.end());
   const bool bose = tf.statistics == Statistics::bose_einstein;
   const std::size_t terms = bose ? bose_terms : 1;
@@ -456,6 +477,7 @@ std::vector<double> thomas_fermi_density(const Grid& grid, const Window& window,
   std::vector<double> smoothed_p(fine * ps.momenta, 0.0);
   std::vector<double> u(fine);
   for (std::size_t i = 0; i < fine; ++i) u[i] = trap(wrap(grid, ps.x0_first + static_cast<double>(i) * h));
+  if (thermal_gaussian(tf)) require_resolved_temperature(tf, u, h);
   const auto levels = thermal_gaussian(tf) ? std::vector<std::pair<double, double>>{} : fermi_levels(tf);
   if (thermal_gaussian(tf)) smooth_gaussian_terms_in_p(tf, ps, u, s_p, smoothed_p);
   const double scale = 1.0 / (std::sqrt(2.0) * s_p);

@@ -383,7 +383,11 @@ RateFit fit_rate(std::span<const double> hbar, std::span<const double> error) {
     spread_uu += (u[i] - mean_u) * (u[i] - mean_u);
     spread_uv += (u[i] - mean_u) * (v[i] - mean_v);
   }
-  if (spread_uu == 0.0) {  // all points at one ħ: no slope
+  // ħ values whose logs spread less than this (all at one ħ, or closer than round-off of the
+  // errors can resolve) fix no slope: the quotient below would only magnify noise (two ħ
+  // 1e-15 apart gave β = -170308).
+  constexpr double min_log_spread = 1e-8;
+  if (!(std::sqrt(spread_uu / count) >= min_log_spread)) {
     fit.rate = fit.stderr_rate = fit.log_prefactor = nan;
     return fit;
   }

@@ -10,12 +10,14 @@
 #include <sstream>
 
 #include "phasespace/errors.hpp"
+#include "input_checks.hpp"
 #include "study_engine.hpp"
 
 namespace phasespace {
 
 Ensemble make_point_ensemble(const StudyConfig& config, const PointPlan& plan, MemberRange members) {
   Ensemble whole = make_initial_ensemble(config.initial_state, plan.grid, plan.hbar);
+  check_initial_ensemble(whole);
   const std::size_t end = std::min(members.end, whole.members());
   if (members.begin == 0 && end == whole.members()) return whole;
   require(members.begin < end, "members", std::to_string(members.begin) + ".." + std::to_string(end),

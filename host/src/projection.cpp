@@ -155,7 +155,7 @@ std::string to_string(WindowShape shape) {
 }
 
 double Window::sample(double offset, double dx) const {
-  return kernels::window_sample(static_cast<int>(shape), width, offset, dx);
+  return kernels::window_sample(shape, width, offset, dx);
 }
 
 std::size_t Window::support_half_points(double dx) const {

@@ -9,12 +9,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+#include "phasespace/errors.hpp"
 
 namespace phasespace::detail {
 
@@ -109,7 +112,9 @@ inline __attribute__((always_inline)) void combine_block_taps(
     case 8: return combine_block<8, Stream>(window, count, weights, weight_stride, block, block_stride, first, last);
     case 9: return combine_block<9, Stream>(window, count, weights, weight_stride, block, block_stride, first, last);
     case 10: return combine_block<10, Stream>(window, count, weights, weight_stride, block, block_stride, first, last);
-    default: return combine_block<11, Stream>(window, count, weights, weight_stride, block, block_stride, first, last);
+    case 11: return combine_block<11, Stream>(window, count, weights, weight_stride, block, block_stride, first, last);
+    default:  // a Lagrange stencil's points, or one more (make_column_stencil)
+      throw Error("combine_rows: no " + std::to_string(taps) + "-tap column run (4 to 11 taps)");
   }
 }
 
@@ -215,7 +220,10 @@ inline __attribute__((always_inline)) double stencil_row_points(int points, cons
     case 4: return stencil_row<4, Stream>(source, weights, out, length);
     case 6: return stencil_row<6, Stream>(source, weights, out, length);
     case 8: return stencil_row<8, Stream>(source, weights, out, length);
-    default: return stencil_row<10, Stream>(source, weights, out, length);
+    case 10: return stencil_row<10, Stream>(source, weights, out, length);
+    default:  // the counts of kernels::visit_lagrange_points
+      throw Error("stencil_row: no " + std::to_string(points) +
+                  "-point Lagrange stencil (4, 6, 8 or 10 points)");
   }
 }
 

@@ -17,6 +17,7 @@
 #include "phasespace/metrics.hpp"
 #include "phasespace/output.hpp"
 #include "disorder_study.hpp"
+#include "input_checks.hpp"
 #include "results_folder.hpp"
 #include "study_engine.hpp"
 
@@ -249,6 +250,7 @@ StudyPlan plan_study(const StudyConfig& config, const std::string& backend_overr
     check_point(config, point, i);
     plan.points.push_back(point);
   }
+  check_study_inputs(config, plan);
   return plan;
 }
 

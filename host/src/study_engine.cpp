@@ -7,6 +7,7 @@
 #include "phasespace/metrics.hpp"
 #include "phasespace/output.hpp"
 #include "disorder_study.hpp"
+#include "input_checks.hpp"
 #include "many_body_study.hpp"
 
 namespace phasespace {
@@ -61,21 +62,25 @@ class CpuEngine : public PointEngine {
   std::vector<double> classical_;
 };
 
-// Metric arrays over the output times of one point.
+// Metric arrays over the output times of one point. Every value is finite: a metric that is not
+// stops the point (a success exit means every number written is a number).
 class MetricTable {
  public:
-  void add(const std::string& name, double value) { values_[name].push_back(value); }
+  explicit MetricTable(double hbar) : hbar_(hbar) {}
+  void at_time(double t) { t_ = t; }
+  void add(const std::string& name, double value) {
+    require_finite_metric(name, value, hbar_, t_);
+    values_[name].push_back(value);
+  }
   json to_json() const {
     json result = json::object();
-    for (const auto& [name, values] : values_) {
-      json array = json::array();
-      for (double v : values) array.push_back(std::isfinite(v) ? json(v) : json(nullptr));
-      result[name] = array;
-    }
+    for (const auto& [name, values] : values_) result[name] = values;
     return result;
   }
 
  private:
+  double hbar_;
+  double t_ = 0.0;
   std::map<std::string, std::vector<double>> values_;
 };
 
@@ -118,6 +123,14 @@ void add_metrics(MetricTable& table, const StudyConfig& config, const PointPlan&
     table.add("region_" + name + "_q", region_probability(plan.grid, state.n, range[0], range[1]));
     table.add("region_" + name + "_c", region_probability(ps, state.classical, range[0], range[1]));
   }
+}
+
+// ρ_q, ρ_c, n and j at an output time, before any metric is made of them.
+void check_finite(const PointPlan& plan, const OutputState& state) {
+  require_finite_density(state.quantum, plan.phase_space, "rho_q", plan.hbar, state.t);
+  require_finite_density(state.classical, plan.phase_space, "rho_c", plan.hbar, state.t);
+  require_finite_line(state.n, plan.grid, "the quantum density n(x)", plan.hbar, state.t);
+  require_finite_line(state.j, plan.grid, "the quantum current j(x)", plan.hbar, state.t);
 }
 
 void check_stop(const std::atomic<bool>* stop) {
@@ -202,17 +215,23 @@ json run_point(const std::string& backend, const PointRunInput& input) {
     engine->quantum_density(state.quantum);
     reduce(state.quantum);
   });
-  if (owner) engine->start_classical(state.quantum);
+  if (owner) {
+    require_finite_density(state.quantum, ps, "rho_q", plan.hbar, 0.0);
+    engine->start_classical(state.quantum);
+  }
   // Many-body kinds: N for the per-particle distances, the Thomas–Fermi distance at t = 0.
   InitialReference initial;
   if (owner) timed("metrics", [&] { initial = initial_reference(config, plan, state.quantum); });
+  for (const auto& [name, value] : initial.metrics.items()) {
+    require_finite_metric("initial." + name, value.get<double>(), plan.hbar, 0.0);
+  }
   state.particles = initial.particles;
 
   const double dt_q = config.time.dt;
   const double dt_c = config.classical.dt.value_or(config.time.dt);
   const double work_q = plan.quantum_work, work_c = plan.classical_work;
   const double work = std::max(work_q + work_c, 1.0);
-  MetricTable table;
+  MetricTable table(plan.hbar);
   FieldsRecord fields;
   double t = 0.0;
   for (double t_out : config.time.outputs) {
@@ -247,6 +266,8 @@ json run_point(const std::string& backend, const PointRunInput& input) {
       }
       if (!owner) return;
       state.t = t;
+      check_finite(plan, state);
+      table.at_time(t);
       add_metrics(table, config, plan, smoother, state);
       if (config.system.disorder) {
         for (const auto& [name, value] : disorder_metrics(*engine, config, plan, smoother, state.classical)) {

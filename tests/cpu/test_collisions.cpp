@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <random>
 #include <vector>
 
 #include "phasespace/collisions.hpp"
 #include "phasespace/errors.hpp"
+#include "phasespace/kernels/collision.hpp"
 
 namespace phasespace {
 namespace {
@@ -145,6 +147,147 @@ TEST(Relaxation, LocalMaxwellianWithTransportConservesTheTotals) {
   EXPECT_NEAR(after[1], before[1], 1e-12 * before[2]);
   EXPECT_NEAR(after[2], before[2], 1e-12 * before[2]);
   EXPECT_GT(solver.diagnostics(f).entropy, entropy_before);
+}
+
+// Two x rows of the issue-14 repro (U = x²/2, ħ = 0.2, p_max = 3, relaxation_time 1) at
+// t ≈ 0.1: interpolation noise 1e-21 below the peak, with negative values. No Maxwellian on the
+// grid has their moments (the first's variance is below what dp allows at its mean, the second's
+// mean lies beyond p_max); the fit used to diverge and turn them into NaN.
+const std::vector<double> noise_row_too_cold = {
+    -1.033e-28, 5.993e-28,  4.526e-27,  1.395e-26,  2.674e-26,  1.705e-26,  -1.113e-25, -5.865e-25,
+    -1.777e-24, -4.033e-24, -7.275e-24, -1.058e-23, -1.224e-23, -1.094e-23, -6.898e-24, -2.539e-24,
+    1.485e-24,  -3.967e-24, 2.570e-24,  4.986e-23,  9.274e-23,  4.755e-23,  -6.404e-23, -9.262e-23,
+    7.567e-23,  3.791e-22,  6.349e-22,  7.072e-22,  6.029e-22,  4.120e-22,  2.636e-22};
+const std::vector<double> noise_row_mean_off_grid = {
+    2.791e-29,  -1.478e-28, -9.584e-28, -2.173e-27, -1.439e-27, 1.113e-26,  6.460e-26,  2.184e-25,
+    5.527e-25,  1.113e-24,  1.814e-24,  2.380e-24,  2.465e-24,  1.935e-24,  1.098e-24,  3.912e-25,
+    2.984e-25,  9.893e-25,  -1.340e-24, -4.207e-25, 1.995e-23,  4.914e-23,  4.230e-23,  -2.252e-23,
+    -1.020e-22, -1.273e-22, -7.592e-23, 1.077e-23,  7.647e-23,  9.171e-23,  8.738e-23};
+
+// The repro's momentum grid: 31 momenta, dp = 2πħ/(32 dx) = 0.19635, |p| <= 3.
+PhaseSpaceGrid repro_grid(std::size_t centres) {
+  auto grid = make_grid(centres, 31, -15, 0.19634954084936207);
+  grid.hbar = 0.2;
+  return grid;
+}
+
+bool all_finite(const std::vector<double>& f) {
+  return std::all_of(f.begin(), f.end(), [](double v) { return std::isfinite(v); });
+}
+
+TEST(Relaxation, LocalMaxwellianLeavesRowsWithoutOneAsTheyAreAndStaysFinite) {
+  const auto grid = repro_grid(3);
+  std::vector<double> f;
+  f.insert(f.end(), noise_row_too_cold.begin(), noise_row_too_cold.end());
+  // A healthy row between them: a non-Maxwellian bump of unit size.
+  for (std::size_t j = 0; j < grid.momenta; ++j) f.push_back(two_bumps(0.3, grid.p(j)));
+  f.insert(f.end(), noise_row_mean_off_grid.begin(), noise_row_mean_off_grid.end());
+  const auto initial = f;
+  make_relaxation(1.0, 1.0, std::nullopt)->apply(grid, 0.01, f);
+  ASSERT_TRUE(all_finite(f));
+  for (std::size_t j = 0; j < grid.momenta; ++j) {
+    EXPECT_EQ(f[j], initial[j]) << "too-cold noise row, j = " << j;
+    EXPECT_EQ(f[2 * grid.momenta + j], initial[2 * grid.momenta + j]) << "mean-off-grid row, j = " << j;
+  }
+  EXPECT_GT(max_difference(f, initial), 1e-4) << "the healthy row relaxes";
+  for (int k = 0; k <= 2; ++k) {
+    const double scale = row_moment(grid, initial, 1, 0) * 9.0;
+    EXPECT_NEAR(row_moment(grid, f, 1, k), row_moment(grid, initial, 1, k), 1e-14 * scale) << "k=" << k;
+  }
+}
+
+TEST(Relaxation, LocalMaxwellianRowsClassifyByWhatTheGridCanHold) {
+  using kernels::MaxwellianRow;
+  const double dp = 0.5;
+  const double first = -2.0;
+  const double last = 2.0;
+  auto classify = [&](double density, double mean, double variance, bool negative) {
+    return kernels::maxwellian_row_class(density, mean, variance, negative, first, last, dp);
+  };
+  EXPECT_EQ(classify(1.0, 0.1, 0.5, false), MaxwellianRow::relaxed);
+  EXPECT_EQ(classify(1.0, 0.1, 0.5, true), MaxwellianRow::relaxed);
+  // The smallest variance at mean 0.1 (offset u = 0.2 in its cell): u(1 - u)dp² = 0.04.
+  EXPECT_EQ(classify(1.0, 0.1, 0.0401, true), MaxwellianRow::relaxed);
+  EXPECT_EQ(classify(1.0, 0.1, 0.0399, true), MaxwellianRow::too_cold);
+  EXPECT_EQ(classify(1.0, 0.1, 0.0399, false), MaxwellianRow::at_limit);
+  // The largest at mean 0.1: (0.1 + 2)(2 - 0.1) = 3.99.
+  EXPECT_EQ(classify(1.0, 0.1, 3.98, true), MaxwellianRow::relaxed);
+  EXPECT_EQ(classify(1.0, 0.1, 4.0, true), MaxwellianRow::too_hot);
+  EXPECT_EQ(classify(1.0, 2.0, 0.1, true), MaxwellianRow::mean_off_grid);
+  EXPECT_EQ(classify(1.0, -2.5, 0.1, true), MaxwellianRow::mean_off_grid);
+  EXPECT_EQ(classify(-1e-20, 0.0, 0.0, true), MaxwellianRow::no_mass);
+  EXPECT_EQ(classify(0.0, 0.0, 0.0, false), MaxwellianRow::at_limit);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(classify(nan, 0.0, 0.0, false), MaxwellianRow::not_finite);
+  EXPECT_EQ(classify(1.0, 0.0, nan, false), MaxwellianRow::not_finite);
+}
+
+// Rows at the edges of what the grid holds, at any scale of f: relaxed ones keep their moments
+// to round-off, rows at the limit (a single momentum, weight e^-40 beside it) stay as they are.
+TEST(Relaxation, LocalMaxwellianConservesOnNarrowWideAndExtremeRows) {
+  const auto grid = make_grid(1, 41, -20, 0.1);
+  auto check = [&](std::vector<double> row, const std::string& what) -> std::vector<double> {
+    const auto initial = row;
+    make_relaxation(0.5, 1.0, std::nullopt)->apply(grid, 2.0, row);
+    EXPECT_TRUE(all_finite(row)) << what;
+    const double mass = row_moment(grid, initial, 0, 0);
+    for (int k = 0; k <= 2; ++k) {
+      EXPECT_NEAR(row_moment(grid, row, 0, k), row_moment(grid, initial, 0, k), 1e-13 * mass * 4.0)
+          << what << ", k = " << k;
+    }
+    return row;
+  };
+  for (double scale : {1e-300, 1e-30, 1.0, 1e30, 1e300}) {
+    const std::string at = " at scale " + format_number(scale);
+    std::vector<double> narrow(grid.momenta, 0.0);  // four momenta, spread below dp
+    std::vector<double> wide(grid.momenta, 0.0);    // mass piled at both ends
+    std::vector<double> edge(grid.momenta, 0.0);    // mean near p_max
+    std::vector<double> single(grid.momenta, 0.0);  // one momentum and e^-40 beside it
+    for (std::size_t j = 0; j < grid.momenta; ++j) {
+      const double p = grid.p(j);
+      wide[j] = scale * (std::exp(6.0 * p * p) * 1e-10 + 1e-3);
+      edge[j] = scale * (std::exp(40.0 * (p - 2.0)) + 1e-3 * std::exp(-p * p));
+      single[j] = j == 20 ? scale : (j == 19 || j == 21 ? scale * std::exp(-40.0) : 0.0);
+    }
+    narrow[19] = 0.01 * scale;
+    narrow[20] = scale;
+    narrow[21] = 0.5 * scale;
+    narrow[22] = 0.002 * scale;
+    const auto relaxed_narrow = check(narrow, "narrow" + at);
+    EXPECT_GT(max_difference(relaxed_narrow, narrow), 1e-3 * scale) << "narrow" + at;
+    check(wide, "wide" + at);
+    check(edge, "edge" + at);
+    EXPECT_EQ(check(single, "single" + at), single);
+  }
+}
+
+TEST(Relaxation, LocalMaxwellianStopsWhenRowsWithoutOneHoldMass) {
+  // A row with a net negative sum of order one beside a healthy row: no Maxwellian, and too
+  // much mass to leave unrelaxed silently.
+  const auto grid = repro_grid(2);
+  std::vector<double> f(grid.cells());
+  for (std::size_t j = 0; j < grid.momenta; ++j) {
+    f[j] = two_bumps(0.3, grid.p(j));
+    f[grid.momenta + j] = -0.01 * two_bumps(0.3, grid.p(j));
+  }
+  try {
+    make_relaxation(1.0, 1.0, std::nullopt)->apply(grid, 0.01, f);
+    FAIL() << "a heavy row without a Maxwellian was left unrelaxed silently";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("x0 = " + format_number(grid.x0(1))), std::string::npos) << message;
+    EXPECT_NE(message.find("not positive"), std::string::npos) << message;
+  }
+  // f that is not finite names its row.
+  std::vector<double> g(grid.cells(), 1.0);
+  g[grid.momenta + 3] = std::numeric_limits<double>::quiet_NaN();
+  try {
+    make_relaxation(1.0, 1.0, std::nullopt)->apply(grid, 0.01, g);
+    FAIL() << "NaN in f went through the relaxation";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("x0 = " + format_number(grid.x0(1))), std::string::npos)
+        << error.what();
+  }
 }
 
 // ------------------------------------------------------------------ back-scattering

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "phasespace/errors.hpp"
+#include "phasespace/kernels/lagrange.hpp"
 #include "phasespace/liouville.hpp"
 #include "phasespace/propagator.hpp"
 
@@ -541,6 +542,26 @@ TEST(Liouville, DiagnosticsFollowTheirDefinitions) {
   EXPECT_EQ(diagnostics.minimum, -0.05);
   EXPECT_NEAR(diagnostics.entropy, entropy * cell, 1e-15);
   EXPECT_NEAR(diagnostics.energy, energy * cell, 1e-14);
+}
+
+// The Lagrange stencils are a closed set: each allowed count reaches its compile-time stencil,
+// any other count reaches none (there is no fallback stencil), and the solver refuses it.
+TEST(Liouville, LagrangeStencilCountsAreAClosedSet) {
+  for (int points = 0; points <= 12; ++points) {
+    int reached = -1;
+    const bool known = kernels::visit_lagrange_points(
+        points, [&](auto count) { reached = decltype(count)::value; });
+    const bool allowed = points == 4 || points == 6 || points == 8 || points == 10;
+    EXPECT_EQ(known, allowed) << points << " points";
+    EXPECT_EQ(kernels::is_lagrange_points(points), allowed) << points << " points";
+    EXPECT_EQ(reached, allowed ? points : -1) << points << " points";
+  }
+  const auto grid = square_grid(8, -1.0, 0.25, 8, -4, 0.25);
+  for (int order : {1, 2, 4, 11}) {
+    LiouvilleOptions options;
+    options.interpolation = Interpolation{InterpolationKind::lagrange, order};
+    EXPECT_THROW(LiouvilleSolver(grid, Potential("0"), options), InputError) << "order " << order;
+  }
 }
 
 }  // namespace

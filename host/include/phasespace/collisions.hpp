@@ -10,6 +10,10 @@
 
 namespace phasespace {
 
+namespace kernels {
+struct MaxwellianRowOutcome;
+}
+
 // BGK relaxation C f = -(f - f_eq)/τ_relax: f ← f_eq + (f - f_eq) e^{-τ/τ_relax}.
 // f_eq is given as an expression of x and p, or (when empty) the local Maxwellian with the
 // density, mean momentum and temperature of f at each x, matched so that those are conserved
@@ -66,5 +70,10 @@ std::vector<double> collision_factors(const CollisionOperator& collision,
 // Relaxation towards a given equilibrium: f_eq(x0_c, p_j) at [c·momenta + j].
 std::vector<double> relaxation_equilibrium(const CollisionOperator& relaxation,
                                            const PhaseSpaceGrid& grid);
+// The local-Maxwellian relaxation's verdict on one step, from what it did with each row (one per
+// centre, kernels/collision.hpp): throws Error naming x0 when f is not finite in a row, when a fit
+// did not match, or when rows without a Maxwellian hold more than maxwellian_unrelaxed_limit of
+// Σ|f|. Both backends call it, so they stop alike.
+void check_maxwellian_rows(const PhaseSpaceGrid& grid, const kernels::MaxwellianRowOutcome* rows);
 
 }  // namespace phasespace

@@ -66,7 +66,8 @@ double region_probability(const PhaseSpaceGrid& grid, std::span<const double> de
                           double x_low, double x_high);
 
 // Least-squares fit of log(error) = log(c) + β log(ħ): β and its standard error (zero stderr
-// for two points; NaN when fewer than two positive errors).
+// for two points; NaN when fewer than two positive errors, or when the log ħ values spread less
+// than 1e-8: no slope is defined there).
 struct RateFit {
   double rate = 0.0;
   double stderr_rate = 0.0;

@@ -12,10 +12,11 @@
 
 #include "phasespace/ensemble.hpp"
 #include "phasespace/grid.hpp"
+#include "phasespace/kernels/window.hpp"
 
 namespace phasespace {
 
-enum class WindowShape { box, gaussian, hann };
+using WindowShape = kernels::WindowShape;  // box, gaussian, hann
 WindowShape parse_window_shape(const std::string& name, const std::string& field = "window.shape");
 std::string to_string(WindowShape shape);
 
