@@ -407,7 +407,7 @@ TEST(Cli, ConfigFileMistakesExitWithTwoNamingWhatWasWritten) {
       {"[" + good + "]", "the config (its top level) = [{"},
       {with("\"kind\":\"gaussian\",\"p0\":0.0,\"sigma\":0.4,\"x0\":1.0",
             "\"kind\":\"fermions\",\"trap\":\"log(x)\",\"particles\":2"),
-       "initial_state.trap = \"log(x)\": must be finite"},
+       "initial_state.trap = \"log(x)\": not finite at x = "},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const fs::path path = dir / ("case_" + std::to_string(i) + ".json");
