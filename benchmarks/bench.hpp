@@ -51,8 +51,8 @@ struct Ratios {
 // A busy machine (see the README's Benchmarks section for why these limits): the process's
 // threads waited for a CPU more than this share of their time, or the per-pair ratios spread
 // over more than this (interquartile range / median).
-inline constexpr double busy_cpu_wait = 0.10;
-inline constexpr double busy_spread = 0.10;
+inline constexpr double busy_cpu_wait = 0.05;
+inline constexpr double busy_spread = 0.20;
 // Quartiles of fewer pairs are the extremes or next to them: no verdict from the spread below this.
 inline constexpr std::size_t busy_min_pairs = 5;
 
