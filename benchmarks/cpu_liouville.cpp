@@ -1,9 +1,9 @@
 // The Liouville stage on the CPU: one full Strang step (X(dt/2) P(dt) X(dt/2)) on an n × n
 // phase-space grid, next to its floor, a plain read+write pass over the same array (memcpy)
-// measured in the same run. With Lagrange interpolation the solver fuses the sweeps into
-// passes over f (lagrange_sweeps.hpp): a lone step reads and writes f once (in place), n fused
-// steps n times. The step row times advance(f, t, 1) from scratch: nothing is amortised over
-// steps.
+// measured in the same run, the two alternating in pairs. With Lagrange interpolation the
+// solver fuses the sweeps into passes over f (lagrange_sweeps.hpp): a lone step reads and
+// writes f once (in place), n fused steps n times. The step row times advance(f, t, 1) from
+// scratch: nothing is amortised over steps.
 #include <sys/mman.h>
 
 #include <cmath>
@@ -89,15 +89,15 @@ std::vector<Row> liouville_cpu(const Options& options) {
     }
   }
   // The floor uses every thread, as the sweeps do: one thread alone cannot reach the memory
-  // bandwidth of a many-core machine.
-  const Timing floor = time_median(
-      [&] {
+  // bandwidth of a many-core machine. Each row times it in pairs with its own stage.
+  const auto floor_seconds = [&] {
+    return wall_seconds([&] {
 #pragma omp parallel for schedule(static)
-        for (std::size_t c = 0; c < n; ++c) {
-          std::memcpy(copy.data + c * n, f.data + c * n, n * sizeof(double));
-        }
-      },
-      options.repeat);
+      for (std::size_t c = 0; c < n; ++c) {
+        std::memcpy(copy.data + c * n, f.data + c * n, n * sizeof(double));
+      }
+    });
+  };
 
   const std::string shape = std::to_string(n) + "x" + std::to_string(n);
   const std::string device = cpu_device_name() + " x" + std::to_string(omp_get_max_threads());
@@ -107,8 +107,9 @@ std::vector<Row> liouville_cpu(const Options& options) {
     solver_options.dt = 0.01;
     solver_options.interpolation = parse_interpolation(interpolation);
     LiouvilleSolver solver(grid, pendulum, solver_options);
-    const Timing timing = time_median([&] { solver.advance(f.span(), 0.0, steps); }, options.repeat);
-    const double per_step = timing.median / static_cast<double>(steps);
+    const PairedSamples samples = time_pairs(
+        [&] { return wall_seconds([&] { solver.advance(f.span(), 0.0, steps); }); },
+        floor_seconds, options.repeat);
     // Passes over f per step (see the top): one with Lagrange. Spline and spectral sweeps are
     // not fused (n steps merge their X sweeps: n + 1 of them, and n P sweeps); a spline X sweep
     // is three passes (prefilter forward and back, then the stencil), a spectral one one.
@@ -121,13 +122,12 @@ std::vector<Row> liouville_cpu(const Options& options) {
     row.stage = "liouville";
     row.backend = "cpu";
     row.precision = "double";
+    set_timings(row, samples, step_count, 1.0);
+    const double per_step = row.seconds;
     row.shape = shape + " " + interpolation + " strang" +
                 (steps > 1 ? " fused/" + std::to_string(steps) : "") + " " +
                 cells_per_second(static_cast<double>(grid.cells()), per_step);
-    row.seconds = per_step;
-    row.spread = timing.spread;
     row.floor = "parallel memcpy r+w of f (" + std::to_string(static_cast<long>(array_bytes / (1 << 20))) + " MiB)";
-    row.floor_seconds = floor.median;
     row.bytes = sweeps * 2.0 * array_bytes;
     row.device = device;
     rows.push_back(row);

@@ -1,18 +1,14 @@
 // Projection stage (CPU reference): a 2^20-point wavefunction projected onto 4096 centres ×
 // 1024 momenta (Gaussian window, fft_length 1024, centre_stride 256), next to the bare batched
 // FFTW transform of the same shape (4096 × 1024, in-place, one plan, FFTW threads = OpenMP
-// threads) measured in the same run, the two alternating.
+// threads) measured in the same run, the two alternating in pairs.
 #include <fftw3.h>
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <complex>
-#include <functional>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "bench.hpp"
 #include "phasespace/errors.hpp"
@@ -43,7 +39,8 @@ class BareBatchedFft {
  public:
   // `planner`: FFTW_MEASURE for timings; FFTW_ESTIMATE for the smoke run, where measuring
   // threaded plans on a busy machine would take seconds.
-  BareBatchedFft(std::size_t rows, std::size_t length, unsigned planner) : buffer_(rows * length) {
+  BareBatchedFft(std::size_t rows, std::size_t length, unsigned planner)
+      : pristine_(rows * length), buffer_(rows * length) {
     auto* data = reinterpret_cast<fftw_complex*>(buffer_.data());
     // The Projector built before this has initialised FFTW's threads.
     fftw_plan_with_nthreads(omp_get_max_threads());
@@ -51,47 +48,32 @@ class BareBatchedFft {
     plan_ = fftw_plan_many_dft(1, &n, static_cast<int>(rows), data, nullptr, 1, n, data, nullptr,
                                1, n, FFTW_FORWARD, planner);
     if (plan_ == nullptr) throw Error("FFTW could not plan the batched floor transform");
-    // Unit phases scaled to 1e-120: each unnormalised transform multiplies magnitudes by
-    // sqrt(length), so the values stay finite and normal for a few hundred repeats.
-    for (std::size_t i = 0; i < buffer_.size(); ++i) {
-      buffer_[i] = std::polar(1e-120, 0.7 * static_cast<double>(i % 9973));
+    // Unit phases scaled to 1e-120, restored (untimed) before the first run and every
+    // runs_per_restore runs (planning overwrote them): an unnormalised transform multiplies
+    // magnitudes by sqrt(length), 32 for 1024, so every run sees finite, normal numbers (at most
+    // 1e-120 · 32^100 ≈ 1e30); between restores each run finds the data as the last one left
+    // them, as the stage finds its own.
+    for (std::size_t i = 0; i < pristine_.size(); ++i) {
+      pristine_[i] = std::polar(1e-120, 0.7 * static_cast<double>(i % 9973));
     }
   }
   ~BareBatchedFft() { fftw_destroy_plan(plan_); }
   BareBatchedFft(const BareBatchedFft&) = delete;
   BareBatchedFft& operator=(const BareBatchedFft&) = delete;
-  void run() { fftw_execute(plan_); }
+  // Seconds of one transform, a restore left out.
+  double seconds() {
+    if (runs_ % runs_per_restore == 0) std::copy(pristine_.begin(), pristine_.end(), buffer_.begin());
+    ++runs_;
+    return wall_seconds([&] { fftw_execute(plan_); });
+  }
 
  private:
+  AlignedVector<complex> pristine_;
   AlignedVector<complex> buffer_;
+  static constexpr std::size_t runs_per_restore = 100;
+  std::size_t runs_ = 0;
   fftw_plan plan_ = nullptr;
 };
-
-Timing summarise(std::vector<double> seconds) {
-  std::sort(seconds.begin(), seconds.end());
-  const double median = seconds[seconds.size() / 2];
-  return {median, (seconds.back() - seconds.front()) / median};
-}
-
-// Median times of `stage` and `floor`, run alternately after one warm-up each, so that load
-// from other processes on a shared machine falls on both alike.
-std::pair<Timing, Timing> alternate_medians(const std::function<void()>& stage,
-                                            const std::function<void()>& floor, int repeat) {
-  auto seconds_of = [](const std::function<void()>& work) {
-    const auto start = std::chrono::steady_clock::now();
-    work();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
-  stage();
-  floor();
-  std::vector<double> stage_seconds;
-  std::vector<double> floor_seconds;
-  for (int i = 0; i < repeat; ++i) {
-    stage_seconds.push_back(seconds_of(stage));
-    floor_seconds.push_back(seconds_of(floor));
-  }
-  return {summarise(stage_seconds), summarise(floor_seconds)};
-}
 
 }  // namespace
 
@@ -113,8 +95,9 @@ std::vector<Row> projection_cpu(const Options& options) {
   std::vector<double> density(phase.cells());
   const bool smoke = options.size == "small";
   BareBatchedFft bare(phase.centres, phase.fft_length, smoke ? FFTW_ESTIMATE : FFTW_MEASURE);
-  const auto [projection_time, floor_time] = alternate_medians(
-      [&] { projector.project(ensemble, density); }, [&] { bare.run(); }, options.repeat);
+  const PairedSamples samples =
+      time_pairs([&] { return wall_seconds([&] { projector.project(ensemble, density); }); },
+                 [&] { return bare.seconds(); }, options.repeat);
 
   const std::string batch = std::to_string(phase.centres) + "x" + std::to_string(phase.fft_length);
   Row row;
@@ -123,10 +106,8 @@ std::vector<Row> projection_cpu(const Options& options) {
   row.precision = "double";
   row.shape = std::to_string(points) + " pts -> " + std::to_string(phase.centres) + "x" +
               std::to_string(phase.momenta);
-  row.seconds = projection_time.median;
-  row.spread = projection_time.spread;
   row.floor = "fftw batch " + batch + (smoke ? " (estimate)" : " in-place");
-  row.floor_seconds = floor_time.median;
+  set_timings(row, samples, 1.0, 1.0);
   // At least: ψ read once, the density written once.
   row.bytes = static_cast<double>(points * sizeof(complex) + phase.cells() * sizeof(double));
   row.device = cpu_device_name() + " (" + std::to_string(omp_get_max_threads()) + " threads)";

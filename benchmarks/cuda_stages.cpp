@@ -1,6 +1,8 @@
-// CUDA stages of phasespace-bench: each stage timed with CUDA events (warm-up, median of
-// --repeat) next to its floor measured in the same run: the bare batched cuFFT of the same
-// shape for FFT stages, a device-to-device copy of the field for the Liouville sweeps.
+// CUDA stages of phasespace-bench: each stage timed with CUDA events next to its floor measured
+// in the same run, the two alternating in pairs (stage, floor, ... one pair per repeat, after a
+// warm-up of each): the bare batched cuFFT of the same shape for FFT stages, a device-to-device
+// copy of the field for the Liouville sweeps. The floors are written here with plain cuFFT and
+// CUDA runtime calls, so that they owe nothing to the library they measure.
 // Bytes follow the CPU rows (a read + write of the field per pass of a sweep for Liouville, per
 // step for the split-step; ψ read and the density written for the projection), so GB/s of the
 // two backends compare directly.
@@ -16,6 +18,12 @@
 #include "phasespace/errors.hpp"
 
 #if defined(PHASESPACE_HAS_CUDA)
+#include <cuda_runtime.h>
+#include <cufft.h>
+
+#include <complex>
+#include <functional>
+
 #include "phasespace/cuda/backend.hpp"
 #include "phasespace/cuda/device_data.hpp"
 #include "phasespace/cuda/liouville.hpp"
@@ -34,6 +42,155 @@ std::vector<Row> liouville_cuda(const Options&) { throw NotCompiled("backend cud
 #else
 
 namespace {
+
+void check(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) {
+    throw Error(std::string("benchmark: ") + what + ": " + cudaGetErrorName(status) + ": " +
+                cudaGetErrorString(status));
+  }
+}
+
+void check(cufftResult status, const char* what) {
+  if (status != CUFFT_SUCCESS) {
+    throw Error(std::string("benchmark: ") + what + ": cufftResult " + std::to_string(status));
+  }
+}
+
+// Seconds of the device work that `work` queues on the legacy default stream (where the
+// backend and cuFFT queue theirs), between two CUDA events.
+class DeviceStopwatch {
+ public:
+  DeviceStopwatch() {
+    check(cudaEventCreate(&start_), "cudaEventCreate");
+    check(cudaEventCreate(&stop_), "cudaEventCreate");
+  }
+  ~DeviceStopwatch() {
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
+  }
+  DeviceStopwatch(const DeviceStopwatch&) = delete;
+  DeviceStopwatch& operator=(const DeviceStopwatch&) = delete;
+
+  double seconds(const std::function<void()>& work) {
+    check(cudaEventRecord(start_, nullptr), "cudaEventRecord");
+    work();
+    check(cudaEventRecord(stop_, nullptr), "cudaEventRecord");
+    check(cudaEventSynchronize(stop_), "cudaEventSynchronize");
+    float milliseconds = 0.0f;
+    check(cudaEventElapsedTime(&milliseconds, start_, stop_), "cudaEventElapsedTime");
+    return 1e-3 * static_cast<double>(milliseconds);
+  }
+
+ private:
+  cudaEvent_t start_ = nullptr;
+  cudaEvent_t stop_ = nullptr;
+};
+
+// A device array of `count` elements of T.
+template <class T>
+class DeviceArray {
+ public:
+  explicit DeviceArray(std::size_t count) : count_(count) {
+    check(cudaMalloc(reinterpret_cast<void**>(&data_), bytes()), "cudaMalloc");
+  }
+  ~DeviceArray() { cudaFree(data_); }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  T* data() { return data_; }
+  std::size_t bytes() const { return count_ * sizeof(T); }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t count_;
+};
+
+template <class Real>
+struct CufftTypes;
+template <>
+struct CufftTypes<double> {
+  using Complex = cufftDoubleComplex;
+  static constexpr cufftType type = CUFFT_Z2Z;
+  static cufftResult execute(cufftHandle plan, Complex* data, int direction) {
+    return cufftExecZ2Z(plan, data, data, direction);
+  }
+};
+template <>
+struct CufftTypes<float> {
+  using Complex = cufftComplex;
+  static constexpr cufftType type = CUFFT_C2C;
+  static cufftResult execute(cufftHandle plan, Complex* data, int direction) {
+    return cufftExecC2C(plan, data, data, direction);
+  }
+};
+
+// The floor of FFT stages: a bare batched in-place cuFFT (Z2Z for double, C2C for float) of
+// `batch` rows of `length` points, forward, or forward + inverse, on random values in [-1, 1)
+// (zeros could hide work). Each transform starts from those values, restored untimed before it:
+// an unnormalised pair multiplies them by `length`.
+template <class Real>
+class CufftFloor {
+  using Types = CufftTypes<Real>;
+
+ public:
+  CufftFloor(std::size_t length, std::size_t batch, bool with_inverse)
+      : pristine_(length * batch), data_(length * batch), with_inverse_(with_inverse) {
+    long long n = static_cast<long long>(length);
+    std::size_t work_bytes = 0;
+    check(cufftCreate(&plan_), "cufftCreate");
+    check(cufftMakePlanMany64(plan_, 1, &n, nullptr, 1, n, nullptr, 1, n, Types::type,
+                              static_cast<long long>(batch), &work_bytes),
+          "cufftMakePlanMany64 (floor)");
+    std::vector<std::complex<Real>> values(length * batch);
+    std::mt19937_64 engine(2024);
+    std::uniform_real_distribution<Real> uniform(Real(-1), Real(1));
+    for (auto& value : values) value = {uniform(engine), uniform(engine)};
+    check(cudaMemcpy(pristine_.data(), values.data(), pristine_.bytes(), cudaMemcpyHostToDevice),
+          "cudaMemcpy (floor values)");
+  }
+  ~CufftFloor() { cufftDestroy(plan_); }
+  CufftFloor(const CufftFloor&) = delete;
+  CufftFloor& operator=(const CufftFloor&) = delete;
+
+  // Seconds of `count` transforms (or pairs), each timed from its restored values.
+  double seconds(DeviceStopwatch& stopwatch, std::size_t count) {
+    double total = 0.0;
+    for (std::size_t i = 0; i < count; ++i) {
+      check(cudaMemcpy(data_.data(), pristine_.data(), data_.bytes(), cudaMemcpyDeviceToDevice),
+            "cudaMemcpy (floor restore)");
+      total += stopwatch.seconds([&] {
+        check(Types::execute(plan_, data_.data(), CUFFT_FORWARD), "cufftExec (floor)");
+        if (with_inverse_) check(Types::execute(plan_, data_.data(), CUFFT_INVERSE), "cufftExec (floor)");
+      });
+    }
+    return total;
+  }
+
+ private:
+  DeviceArray<typename Types::Complex> pristine_;
+  DeviceArray<typename Types::Complex> data_;
+  bool with_inverse_;
+  cufftHandle plan_ = 0;
+};
+
+// The floor of sweeps: `count` device-to-device copies of `bytes` (each reads and writes them).
+class CopyFloor {
+ public:
+  explicit CopyFloor(std::size_t bytes) : source_(bytes), target_(bytes) {
+    check(cudaMemset(source_.data(), 1, bytes), "cudaMemset (floor)");
+  }
+  double seconds(DeviceStopwatch& stopwatch, std::size_t count) {
+    return stopwatch.seconds([&] {
+      for (std::size_t i = 0; i < count; ++i) {
+        check(cudaMemcpy(target_.data(), source_.data(), source_.bytes(), cudaMemcpyDeviceToDevice),
+              "cudaMemcpy (floor)");
+      }
+    });
+  }
+
+ private:
+  DeviceArray<unsigned char> source_;
+  DeviceArray<unsigned char> target_;
+};
 
 void require_device() {
   std::string reason;
@@ -67,14 +224,19 @@ Row splitstep_rows(const Options& options, cuda::FftCallbacks callbacks) {
   cuda::DeviceEnsemble<Real> ensemble(random_ensemble(grid, members));
   cuda::SplitStepPropagator<Real> propagator(grid, Potential("x^4/4 - x^2/2"),
                                              {1.0, hbar, dt, Scheme::strang, {}}, members, callbacks);
+  CufftFloor<Real> floor(size, members, true);
+  DeviceStopwatch stopwatch;
   double t = 0.0;
-  const cuda::DeviceTiming step_time = cuda::time_events(
+  // A sample: `steps` steps, then as many FFT pairs.
+  const PairedSamples samples = time_pairs(
       [&] {
-        propagator.advance(ensemble, t, steps);
-        t += static_cast<double>(steps) * dt;
+        return stopwatch.seconds([&] {
+          propagator.advance(ensemble, t, steps);
+          t += static_cast<double>(steps) * dt;
+        });
       },
-      options.repeat);
-  const cuda::DeviceTiming pair_time = cuda::time_fft_pair<Real>(size, members, options.repeat);
+      [&] { return floor.seconds(stopwatch, steps); }, options.repeat);
+  cuda::synchronize();
 
   Row row;
   row.stage = "splitstep";
@@ -82,10 +244,8 @@ Row splitstep_rows(const Options& options, cuda::FftCallbacks callbacks) {
   row.precision = options.precision;
   row.shape = std::to_string(size) + " points x " + std::to_string(members) + " members" +
               (callbacks == cuda::FftCallbacks::on ? " fft-callbacks" : "");
-  row.seconds = step_time.median / static_cast<double>(steps);
-  row.spread = step_time.spread;
   row.floor = "cufft forward+inverse pair";
-  row.floor_seconds = pair_time.median;
+  set_timings(row, samples, static_cast<double>(steps), static_cast<double>(steps));
   // ψ read and written once per step, as the CPU row counts it.
   row.bytes = 2.0 * 2.0 * sizeof(Real) * static_cast<double>(size * members);
   row.device = cuda::device_name();
@@ -113,10 +273,12 @@ Row projection_rows(const Options& options, cuda::FftCallbacks callbacks) {
   cuda::DeviceEnsemble<Real> ensemble(random_ensemble(grid, members));
   cuda::Projector<Real> projector(grid, window, phase_space, std::size_t{256} << 20, callbacks);
   cuda::DeviceDensity<Real> density(phase_space.cells());
-  const cuda::DeviceTiming time =
-      cuda::time_events([&] { projector.project(ensemble, density); }, options.repeat);
-  const cuda::DeviceTiming fft_time =
-      cuda::time_fft_forward<Real>(fft_length, phase_space.centres * members, options.repeat);
+  CufftFloor<Real> floor(fft_length, phase_space.centres * members, false);
+  DeviceStopwatch stopwatch;
+  const PairedSamples samples = time_pairs(
+      [&] { return stopwatch.seconds([&] { projector.project(ensemble, density); }); },
+      [&] { return floor.seconds(stopwatch, 1); }, options.repeat);
+  cuda::synchronize();
 
   Row row;
   row.stage = "projection";
@@ -125,11 +287,9 @@ Row projection_rows(const Options& options, cuda::FftCallbacks callbacks) {
   row.shape = std::to_string(size) + " pts -> " + std::to_string(phase_space.centres) + "x" +
               std::to_string(phase_space.momenta) +
               (callbacks == cuda::FftCallbacks::on ? " fft-callbacks" : "");
-  row.seconds = time.median;
-  row.spread = time.spread;
   row.floor = "cufft batched forward " + std::to_string(phase_space.centres * members) + "x" +
               std::to_string(fft_length);
-  row.floor_seconds = fft_time.median;
+  set_timings(row, samples, 1.0, 1.0);
   // As the CPU row counts it: ψ read once, the density written once.
   row.bytes = static_cast<double>(size * members * 2 * sizeof(Real) +
                                   phase_space.cells() * sizeof(Real));
@@ -166,19 +326,23 @@ Row liouville_row(const Options& options, std::size_t side, const Interpolation&
   for (auto& value : values) value = uniform(engine);
   cuda::DeviceDensity<Real> f(values);
   cuda::LiouvilleSolver<Real> solver(grid, Potential("x^4/4 - x^2/2"), liouville_options);
+  CopyFloor floor(f.bytes());
+  DeviceStopwatch stopwatch;
   double t = 0.0;
   std::size_t timed_steps = 0;
   std::size_t timed_sweeps = 0;  // counted, not assumed: 2 + 1/steps for fused Strang
-  const cuda::DeviceTiming time = cuda::time_events(
+  // A sample: `steps` steps, then as many copies.
+  const PairedSamples samples = time_pairs(
       [&] {
         const std::size_t sweeps_before = solver.sweeps();
-        solver.advance(f, t, steps);
+        const double seconds = stopwatch.seconds([&] { solver.advance(f, t, steps); });
         timed_sweeps += solver.sweeps() - sweeps_before;
         timed_steps += steps;
         t += static_cast<double>(steps) * liouville_options.dt;
+        return seconds;
       },
-      options.repeat);
-  const cuda::DeviceTiming copy_time = cuda::time_device_copy(f.bytes(), options.repeat);
+      [&] { return floor.seconds(stopwatch, steps); }, options.repeat);
+  cuda::synchronize();
   const double sweeps_per_step =
       static_cast<double>(timed_sweeps) / static_cast<double>(timed_steps);
   char sweeps_text[32];
@@ -191,8 +355,7 @@ Row liouville_row(const Options& options, std::size_t side, const Interpolation&
   row.shape = std::to_string(side) + " x " + std::to_string(side) + " cells, " +
               to_string(liouville_options.interpolation) + " strang fused/" +
               std::to_string(steps) + ", " + sweeps_text + " sweeps/step";
-  row.seconds = time.median / static_cast<double>(steps);
-  row.spread = time.spread;
+  set_timings(row, samples, static_cast<double>(steps), static_cast<double>(steps));
   // ratio = step seconds / one copy: >= sweeps/step even at copy bandwidth. bytes = every
   // sweep's passes, each a read + write of f (as the CPU rows count them), so GB/s is the
   // achieved bandwidth, comparable with the copy's 2·|f| / floor seconds.
@@ -201,7 +364,6 @@ Row liouville_row(const Options& options, std::size_t side, const Interpolation&
               std::to_string(static_cast<long>(f.bytes() >> 20)) + " MiB, r+w); bytes = " +
               sweeps_text + " sweeps x " + std::to_string(static_cast<int>(passes)) +
               " r+w of f";
-  row.floor_seconds = copy_time.median;
   row.bytes = sweeps_per_step * passes * 2.0 * static_cast<double>(f.bytes());
   row.device = cuda::device_name();
   return row;
